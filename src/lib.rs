@@ -1,0 +1,28 @@
+//! augur: a metrics judge for progressive delivery.
+//!
+//! # Layout
+//!
+//! Read in this order:
+//! * `model`: the status objects (Argo's `AnalysisRunStatus`, `MetricResult`,
+//!   `Measurement`) every output shows.
+//! * `duration`: Go's duration syntax and messages.
+//! * `template`: parsing, merging, arg substitution and validation of Argo templates.
+//! * `condition`: `successCondition`/`failureCondition` in expr (Argo-exact) or CEL.
+//! * `engine`: the pure state machine from measurements to a run verdict.
+//! * `simulate`: the engine on a virtual clock with scripted outcomes.
+//! * `registry`: the providers compiled into this build.
+//! * `secrets`, `runner`, `cli`: the IO rim (secret files, the wall clock and tokio,
+//!   the command line).
+//!
+//! The first five modules are pure and synchronous: no IO, no clock, no tokio.
+
+pub mod cli;
+pub mod condition;
+pub mod duration;
+pub mod engine;
+pub mod model;
+pub mod registry;
+pub mod runner;
+pub mod secrets;
+pub mod simulate;
+pub mod template;

@@ -1,0 +1,186 @@
+//! `augur` end to end: real binary, real HTTP server, exit codes and JSON output.
+
+use crate::support::{augur, http_server, write_file};
+
+fn web_template(url: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {{name: t}}\nspec:\n  metrics:\n  - name: rate\n{extra}    provider:\n      web:\n        url: {url}\n        jsonPath: \"{{$.rate}}\"\n"
+    )
+}
+
+#[test]
+fn run_successful_against_real_server() {
+    let base = http_server();
+    let t = write_file("t.yaml", &web_template(&format!("{base}/ok"), "    successCondition: result >= 0.99\n"));
+    let out = augur(&["run", "-f", t.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let json = out.json();
+    assert_eq!(json["phase"], "Successful");
+    assert_eq!(json["metricResults"][0]["measurements"][0]["value"], "0.995");
+    assert_eq!(json["metricResults"][0]["count"], 1);
+    assert!(json["startedAt"].is_string() && json["completedAt"].is_string());
+}
+
+#[test]
+fn run_failed_exits_1() {
+    let base = http_server();
+    let t = write_file("t.yaml", &web_template(&format!("{base}/bad"), "    successCondition: result >= 0.99\n"));
+    let out = augur(&["run", "-f", t.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_eq!(out.json()["message"], "Metric \"rate\" assessed Failed due to failed (1) > failureLimit (0)");
+}
+
+#[test]
+fn run_inconclusive_exits_2() {
+    let base = http_server();
+    let t = write_file(
+        "t.yaml",
+        &web_template(
+            &format!("{base}/bad"),
+            "    successCondition: result >= 0.99\n    failureCondition: result < 0.1\n",
+        ),
+    );
+    let out = augur(&["run", "-f", t.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert_eq!(out.json()["phase"], "Inconclusive");
+}
+
+#[test]
+fn run_provider_error_exits_3_with_argo_message() {
+    let base = http_server();
+    let t = write_file("t.yaml", &web_template(&format!("{base}/error"), "    consecutiveErrorLimit: 0\n"));
+    let out = augur(&["run", "-f", t.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(out.code, 3, "{}", out.stdout);
+    let json = out.json();
+    assert_eq!(json["phase"], "Error");
+    assert_eq!(json["metricResults"][0]["measurements"][0]["message"], "received non 2xx response code: 500");
+}
+
+#[test]
+fn run_condition_on_text_body_and_no_conditions() {
+    let base = http_server();
+    let t = write_file(
+        "t.yaml",
+        &format!(
+            "metrics:\n- name: text\n  successCondition: result == \"plain text\"\n  provider: {{web: {{url: '{base}/text'}}}}\n- name: none\n  provider: {{web: {{url: '{base}/ok', jsonPath: '{{$.items[*].v}}'}}}}\n"
+        ),
+    );
+    let out = augur(&["run", "-f", t.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let json = out.json();
+    assert_eq!(json["metricResults"][0]["measurements"][0]["value"], "plain text");
+    // First JSONPath match only; no conditions ⇒ Successful.
+    assert_eq!(json["metricResults"][1]["measurements"][0]["value"], "1");
+}
+
+#[test]
+fn run_secret_arg_is_used_and_redacted() {
+    let base = http_server();
+    let t = write_file(
+        "t.yaml",
+        &format!(
+            "args:\n- name: token\n  valueFrom: {{secretKeyRef: {{name: judge, key: token}}}}\nmetrics:\n- name: secure\n  successCondition: result == true\n  provider:\n    web:\n      url: '{base}/secure?t={{{{args.token}}}}'\n      jsonPath: '{{$.ok}}'\n      headers: [{{key: Authorization, value: 'Bearer {{{{args.token}}}}'}}]\n"
+        ),
+    );
+    let secrets = write_file("secrets.yaml", "judge: {token: s3cr3t-token}\n");
+    let out =
+        augur(&["run", "-f", t.to_str().unwrap(), "--secrets-file", secrets.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(!out.stdout.contains("s3cr3t") && !out.stderr.contains("s3cr3t"), "secret leaked: {}", out.stdout);
+    let missing = augur(&["run", "-f", t.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(missing.code, 3);
+    assert_eq!(missing.json()["message"], "Unable to resolve metric arguments: secrets \"judge\" not found");
+}
+
+#[test]
+fn invalid_inputs_are_one_line_errors() {
+    let base = http_server();
+    // An invalid spec is an Error run (exit 3) with Argo's message.
+    let t = write_file("t.yaml", &web_template(&format!("{base}/ok"), "    count: 2\n"));
+    let out = augur(&["run", "-f", t.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(out.code, 3);
+    assert_eq!(out.json()["message"], "Analysis spec invalid: metrics[0]: interval must be specified when count > 1");
+
+    let bad_duration = write_file("d.yaml", &web_template(&format!("{base}/ok"), "    interval: 5x\n    count: 2\n"));
+    let out = augur(&["run", "-f", bad_duration.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(out.code, 3);
+    assert_eq!(
+        out.json()["message"],
+        "Analysis spec invalid: metrics[0]: invalid interval string: time: unknown unit \"x\" in duration \"5x\""
+    );
+
+    let missing_arg =
+        write_file("a.yaml", "args: [{name: url}]\nmetrics:\n- name: m\n  provider: {web: {url: '{{args.url}}'}}\n");
+    let out = augur(&["run", "-f", missing_arg.to_str().unwrap()]);
+    assert_eq!(out.code, 3);
+    assert_eq!(out.stdout.trim(), "Error: args.url was not resolved (pass --arg url=VALUE)");
+
+    let malformed = write_file("m.yaml", "metrics: [\n  - name: x\n");
+    let out = augur(&["run", "-f", malformed.to_str().unwrap()]);
+    assert_eq!(out.code, 3);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("malformed YAML"), "{}", out.stderr);
+
+    let unknown = write_file("u.yaml", "metrics:\n- name: m\n  provider: {foo: {}}\n");
+    let out = augur(&["run", "-f", unknown.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(out.code, 3);
+    let msg = out.json()["message"].as_str().unwrap_or_default().to_string();
+    assert!(
+        msg.starts_with("Analysis spec invalid: metrics[0]: no provider specified (unknown provider \"foo\""),
+        "{msg}"
+    );
+
+    let out = augur(&["run", "-f", "/nonexistent/t.yaml"]);
+    assert_eq!(out.code, 64);
+    let out = augur(&["run", "--bogus-flag"]);
+    assert_eq!(out.code, 64);
+}
+
+#[test]
+fn eval_prints_phase_json() {
+    let out = augur(&["eval", "--result", "[0.995]", "--success-condition", "result[0] >= 0.99", "--output", "json"]);
+    assert_eq!(out.code, 0);
+    assert_eq!(out.json(), serde_json::json!({"phase": "Successful", "message": ""}));
+    let out =
+        augur(&["eval", "--result", "0.5", "--success-condition", "asFloat(result) == \"1.1\"", "--output", "json"]);
+    assert_eq!(out.code, 3);
+    assert_eq!(out.json()["phase"], "Error");
+    let out =
+        augur(&["eval", "--result", "null", "--success-condition", "default(result, 0) < 0.05", "--output", "json"]);
+    assert_eq!(out.json()["phase"], "Successful");
+    let out = augur(&[
+        "eval",
+        "--result",
+        "{\"ok\": true}",
+        "--success-condition",
+        "result.ok == true",
+        "--dialect",
+        "cel",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.json()["phase"], "Successful");
+}
+
+#[test]
+fn simulate_runs_on_a_virtual_clock() {
+    let t = write_file(
+        "t.yaml",
+        "metrics:\n- name: rate\n  interval: 1h\n  count: 3\n  failureLimit: 1\n  successCondition: result >= 0.99\n  provider: {web: {url: 'http://127.0.0.1:9/'}}\n",
+    );
+    let s = write_file(
+        "s.yaml",
+        "metrics:\n  rate:\n  - value: 0.995\n  - value: 0.5\n  - error: timeout\n  - value: 0.999\n",
+    );
+    let start = std::time::Instant::now();
+    let out = augur(&["simulate", "-f", t.to_str().unwrap(), "--script", s.to_str().unwrap(), "--output", "json"]);
+    assert!(start.elapsed().as_secs() < 30, "virtual time must not sleep");
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let json = out.json();
+    let r = &json["metricResults"][0];
+    assert_eq!((r["count"].as_i64(), r["failed"].as_i64(), r["error"].as_i64()), (Some(3), Some(1), Some(1)));
+    // 0h, 1h, 1h + 10 s retry after the error, then 2h + 10 s.
+    let starts: Vec<String> =
+        r["measurements"].as_array().unwrap().iter().map(|m| m["startedAt"].as_str().unwrap().to_string()).collect();
+    assert_eq!(starts.len(), 4);
+}

@@ -1,0 +1,8 @@
+//! The single integration-test binary (ripgrep style): one module per feature area.
+
+// Shared helpers: a real HTTP server on 127.0.0.1:0, temp files, running the binary.
+mod support;
+// `augur run`, `eval`, `simulate` and `lint` end to end through the real binary.
+mod cli;
+// Every file in templates/ parses and lints clean; fixtures fail with field paths.
+mod templates;

@@ -1,0 +1,83 @@
+//! Test helpers.
+#![allow(unreachable_pub)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+
+/// A scratch directory unique to this test process and call.
+pub fn scratch_dir() -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir =
+        std::env::temp_dir().join(format!("augur-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// Writes `text` to a new file in a scratch directory.
+pub fn write_file(name: &str, text: &str) -> PathBuf {
+    let path = scratch_dir().join(name);
+    std::fs::write(&path, text).expect("write test file");
+    path
+}
+
+/// The output of one `augur` invocation.
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// Runs the built `augur` binary.
+pub fn augur(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_augur")).args(args).output().expect("run augur");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A real HTTP server on 127.0.0.1:0, running on its own thread; returns its base URL.
+///
+/// Routes: `/ok` `{"status":"ok","rate":0.995,"items":[{"v":1},{"v":2}]}`, `/bad`
+/// `{"rate":0.5}`, `/error` 500, `/text` a plain-text body, `/secure` 200 only with
+/// `Authorization: Bearer s3cr3t-token`, `/echo` (POST) echoes the JSON body.
+pub fn http_server() -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async move {
+            let app = Router::new()
+                .route("/ok", get(|| async { r#"{"status":"ok","rate":0.995,"items":[{"v":1},{"v":2}]}"# }))
+                .route("/bad", get(|| async { r#"{"rate":0.5}"# }))
+                .route("/error", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }))
+                .route("/text", get(|| async { "plain text" }))
+                .route(
+                    "/secure",
+                    get(|h: HeaderMap| async move {
+                        match h.get("authorization").and_then(|v| v.to_str().ok()) {
+                            Some("Bearer s3cr3t-token") => (StatusCode::OK, r#"{"ok":true}"#),
+                            _ => (StatusCode::UNAUTHORIZED, r#"{"ok":false}"#),
+                        }
+                    }),
+                )
+                .route("/echo", post(|body: String| async move { body }));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            tx.send(listener.local_addr().expect("addr")).expect("send addr");
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    let addr = rx.recv().expect("server address");
+    format!("http://{addr}")
+}
