@@ -346,14 +346,12 @@ fn next_std_chunk(layout: &[u8]) -> (usize, Option<Std>, usize) {
     let has = |i: usize, s: &str| layout.get(i..i + s.len()) == Some(s.as_bytes());
     for i in 0..n {
         match layout[i] {
-            b'J' => {
-                if has(i, "Jan") {
-                    if has(i, "January") {
-                        return (i, Some(Std::LongMonth), i + 7);
-                    }
-                    if !starts_with_lower(&layout[i + 3..]) {
-                        return (i, Some(Std::Month), i + 3);
-                    }
+            b'J' if has(i, "Jan") => {
+                if has(i, "January") {
+                    return (i, Some(Std::LongMonth), i + 7);
+                }
+                if !starts_with_lower(&layout[i + 3..]) {
+                    return (i, Some(Std::Month), i + 3);
                 }
             }
             b'M' => {
@@ -411,15 +409,11 @@ fn next_std_chunk(layout: &[u8]) -> (usize, Option<Std>, usize) {
             b'3' => return (i, Some(Std::Hour12), i + 1),
             b'4' => return (i, Some(Std::Minute), i + 1),
             b'5' => return (i, Some(Std::Second), i + 1),
-            b'P' => {
-                if i + 1 < n && layout[i + 1] == b'M' {
-                    return (i, Some(Std::PM), i + 2);
-                }
+            b'P' if i + 1 < n && layout[i + 1] == b'M' => {
+                return (i, Some(Std::PM), i + 2);
             }
-            b'p' => {
-                if i + 1 < n && layout[i + 1] == b'm' {
-                    return (i, Some(Std::Pm), i + 2);
-                }
+            b'p' if i + 1 < n && layout[i + 1] == b'm' => {
+                return (i, Some(Std::Pm), i + 2);
             }
             b'-' => {
                 for (pat, std) in [
@@ -447,22 +441,20 @@ fn next_std_chunk(layout: &[u8]) -> (usize, Option<Std>, usize) {
                     }
                 }
             }
-            b'.' | b',' => {
-                if i + 1 < n && (layout[i + 1] == b'0' || layout[i + 1] == b'9') {
-                    let ch = layout[i + 1];
-                    let mut j = i + 1;
-                    while j < n && layout[j] == ch {
-                        j += 1;
-                    }
-                    if !is_digit_at(layout, j) {
-                        let digits = j - (i + 1);
-                        let std = if ch == b'9' {
-                            Std::FracSecond9(digits)
-                        } else {
-                            Std::FracSecond0(digits)
-                        };
-                        return (i, Some(std), j);
-                    }
+            b'.' | b',' if i + 1 < n && (layout[i + 1] == b'0' || layout[i + 1] == b'9') => {
+                let ch = layout[i + 1];
+                let mut j = i + 1;
+                while j < n && layout[j] == ch {
+                    j += 1;
+                }
+                if !is_digit_at(layout, j) {
+                    let digits = j - (i + 1);
+                    let std = if ch == b'9' {
+                        Std::FracSecond9(digits)
+                    } else {
+                        Std::FracSecond0(digits)
+                    };
+                    return (i, Some(std), j);
                 }
             }
             _ => {}
