@@ -185,7 +185,7 @@ fn frac(v: u64, div: u64) -> String {
         return int.to_string();
     }
     let mut digits = div.to_string().len() - 1;
-    while f % 10 == 0 {
+    while f.is_multiple_of(10) {
         f /= 10;
         digits -= 1;
     }

@@ -12,11 +12,10 @@ use crate::template::Metric;
 
 /// Provider kinds this build can measure.
 pub fn supported() -> Vec<&'static str> {
-    #[allow(unused_mut)]
-    let mut out = Vec::new();
-    #[cfg(feature = "web")]
-    out.push("web");
-    out
+    vec![
+        #[cfg(feature = "web")]
+        "web",
+    ]
 }
 
 /// Builds the provider of `metric`, or the message of the Error measurement it becomes.

@@ -104,11 +104,14 @@ pub(crate) fn json_to_value(v: &serde_json::Value, schema: &Schema) -> Value {
     }
 }
 
+/// A program compiled for one static result type (or why it did not compile).
+type CachedProgram = (Type, Result<Arc<Program>, String>);
+
 /// One condition: the source, and programs compiled per static result type.
 #[derive(Debug)]
 pub(super) struct ExprCondition {
     source: String,
-    cache: Mutex<Vec<(Type, Result<Arc<Program>, String>)>>,
+    cache: Mutex<Vec<CachedProgram>>,
 }
 
 impl ExprCondition {

@@ -4,11 +4,9 @@
 /// Go's `int64(f)` on amd64: truncation toward zero; NaN, ±Inf and out-of-range values
 /// give the "integer indefinite" value `math.MinInt64`.
 pub(crate) fn as_int_float(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
-        i64::MIN
-    } else {
-        f.trunc() as i64
-    }
+    // 2^63: the first float64 outside int64's range on either side.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if f.is_nan() || !(-LIMIT..LIMIT).contains(&f) { i64::MIN } else { f.trunc() as i64 }
 }
 
 /// Go's `strconv.ParseInt(s, 10, 64)`, with its error messages.

@@ -237,10 +237,8 @@ impl Run {
             if plan.metric.effective_count().is_some_and(|n| count >= n) {
                 continue;
             }
-            if let Some(due) = self.next_due(plan, last) {
-                if now >= due {
-                    actions.push(Action::Measure(i));
-                }
+            if self.next_due(plan, last).is_some_and(|due| now >= due) {
+                actions.push(Action::Measure(i));
             }
         }
         for a in &actions {

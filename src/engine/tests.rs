@@ -14,14 +14,13 @@ fn run_case(spec: &str, script: &str) -> RunStatus {
     let templates = parse_documents(spec).expect("test spec parses");
     let flat = resolve::flatten(&templates).expect("test spec flattens");
     let args = resolve::merge_args(&[], &flat.args).expect("args");
-    let status = match resolve::prepare(&flat, &args, &NoSecrets) {
+    match resolve::prepare(&flat, &args, &NoSecrets) {
         Ok(p) => {
             let script = parse_script(script).expect("test script parses");
             simulate(Arc::new(Analysis::new(p)), &script, EngineConfig::default(), Timestamp::from_millis(T0))
         }
         Err(e) => Run::errored(&e, Timestamp::from_millis(T0)),
-    };
-    status
+    }
 }
 
 #[track_caller]

@@ -200,7 +200,7 @@ pub fn prepare(
         resolved.name = m.name.clone();
         metrics.push(resolved);
     }
-    let dry_run = (0..metrics.len()).map(|i| dry_run_rules.get(&i).is_some()).collect();
+    let dry_run = (0..metrics.len()).map(|i| dry_run_rules.contains_key(&i)).collect();
     let retention = (0..metrics.len())
         .map(|i| {
             retention_rules

@@ -138,10 +138,7 @@ pub(crate) struct Sig {
 }
 
 fn sig(params: &[Type], ret: Type) -> Sig {
-    Sig {
-        params: params.to_vec(),
-        ret,
-    }
+    Sig { params: params.to_vec(), ret }
 }
 
 /// Overloads (`Types:` in expr's builtin table) for builtins checked like Go functions.
@@ -195,10 +192,7 @@ fn vt(t: &Type) -> String {
 
 fn arg_count(args: &[Type], n: usize) -> Result<(), String> {
     if args.len() != n {
-        return Err(format!(
-            "invalid number of arguments (expected {n}, got {})",
-            args.len()
-        ));
+        return Err(format!("invalid number of arguments (expected {n}, got {})", args.len()));
     }
     Ok(())
 }
@@ -242,10 +236,7 @@ pub(crate) fn validate(name: &str, args: &[Type]) -> Option<Result<Type, String>
                 if numeric_or_any(&args[0]) {
                     Ok(Type::Float)
                 } else {
-                    Err(format!(
-                        "invalid argument for {name} (type {})",
-                        vt(&args[0])
-                    ))
+                    Err(format!("invalid argument for {name} (type {})", vt(&args[0])))
                 }
             }
             "int" | "float" => {
@@ -253,10 +244,7 @@ pub(crate) fn validate(name: &str, args: &[Type]) -> Option<Result<Type, String>
                 if numeric_or_any(&args[0]) || args[0].is_string() {
                     Ok(if name == "int" { Type::Int } else { Type::Float })
                 } else {
-                    Err(format!(
-                        "invalid argument for {name} (type {})",
-                        vt(&args[0])
-                    ))
+                    Err(format!("invalid argument for {name} (type {})", vt(&args[0])))
                 }
             }
             "max" | "min" | "mean" | "median" => validate_aggregate(name, args),
@@ -264,10 +252,7 @@ pub(crate) fn validate(name: &str, args: &[Type]) -> Option<Result<Type, String>
                 if args.is_empty() {
                     Ok(Type::Time)
                 } else {
-                    Err(format!(
-                        "invalid number of arguments (expected 0, got {})",
-                        args.len()
-                    ))
+                    Err(format!("invalid number of arguments (expected 0, got {})", args.len()))
                 }
             }
             "date" => {
@@ -275,10 +260,7 @@ pub(crate) fn validate(name: &str, args: &[Type]) -> Option<Result<Type, String>
                     return Err("invalid number of arguments (expected at least 1, got 0)".into());
                 }
                 if args.len() > 3 {
-                    return Err(format!(
-                        "invalid number of arguments (expected at most 3, got {})",
-                        args.len()
-                    ));
+                    return Err(format!("invalid number of arguments (expected at most 3, got {})", args.len()));
                 }
                 Ok(Type::Time)
             }
@@ -287,10 +269,7 @@ pub(crate) fn validate(name: &str, args: &[Type]) -> Option<Result<Type, String>
                 match &args[0] {
                     Type::Any => Ok(Type::Any),
                     Type::Array(e) => Ok((**e).clone()),
-                    other => Err(format!(
-                        "cannot get {name} element from {}",
-                        vt(other)
-                    )),
+                    other => Err(format!("cannot get {name} element from {}", vt(other))),
                 }
             }
             "take" => {
@@ -353,13 +332,7 @@ pub(crate) fn validate(name: &str, args: &[Type]) -> Option<Result<Type, String>
 // ---------------------------------------------------------------------------------------------
 
 fn arg(args: &[Value], i: usize) -> Result<&Value, String> {
-    args.get(i).ok_or_else(|| {
-        format!(
-            "invalid number of arguments (expected {}, got {})",
-            i + 1,
-            args.len()
-        )
-    })
+    args.get(i).ok_or_else(|| format!("invalid number of arguments (expected {}, got {})", i + 1, args.len()))
 }
 
 fn sarg(args: &[Value], i: usize) -> Result<&str, String> {
@@ -374,10 +347,7 @@ pub(crate) fn len(v: &Value) -> Result<i64, String> {
         Value::Array(a) => Ok(a.len() as i64),
         Value::Map(m) => Ok(m.len() as i64),
         Value::String(s) => Ok(s.len() as i64),
-        other => Err(format!(
-            "invalid argument for len (type {})",
-            other.go_type_name()
-        )),
+        other => Err(format!("invalid argument for len (type {})", other.go_type_name())),
     }
 }
 
@@ -394,10 +364,7 @@ fn go_split(s: &str, sep: &str, n: i64, after: bool) -> Vec<String> {
         let chars: Vec<char> = s.chars().collect();
         let l = chars.len();
         let n = if n < 0 || n as usize > l { l } else { n as usize };
-        let mut out: Vec<String> = chars[..n.saturating_sub(1)]
-            .iter()
-            .map(char::to_string)
-            .collect();
+        let mut out: Vec<String> = chars[..n.saturating_sub(1)].iter().map(char::to_string).collect();
         if n > 0 {
             out.push(chars[n - 1..].iter().collect());
         }
@@ -448,10 +415,7 @@ fn min_max(name: &str, max: bool, args: &[Value], depth: usize) -> Result<Value,
                             val = Some(elem);
                         }
                     } else {
-                        return Err(format!(
-                            "invalid argument for {name} (type {})",
-                            elem.go_type_name()
-                        ));
+                        return Err(format!("invalid argument for {name} (type {})", elem.go_type_name()));
                     }
                 }
             }
@@ -464,10 +428,7 @@ fn min_max(name: &str, max: bool, args: &[Value], depth: usize) -> Result<Value,
                 if args.len() == 1 {
                     return Ok(other.clone());
                 }
-                return Err(format!(
-                    "invalid argument for {name} (type {})",
-                    other.go_type_name()
-                ));
+                return Err(format!("invalid argument for {name} (type {})", other.go_type_name()));
             }
         }
     }
@@ -484,10 +445,7 @@ fn collect_numbers(name: &str, args: &[Value], out: &mut Vec<f64>, depth: usize)
             Value::Int(i) | Value::Duration(i) => out.push(*i as f64),
             Value::Float(f) => out.push(*f),
             other => {
-                return Err(format!(
-                    "invalid argument for {name} (type {})",
-                    other.go_type_name()
-                ));
+                return Err(format!("invalid argument for {name} (type {})", other.go_type_name()));
             }
         }
     }
@@ -510,10 +468,7 @@ fn flatten_into(v: &[Value], out: &mut Vec<Value>, depth: usize) -> Result<(), S
 fn bit_arg(args: &[Value], i: usize, name: &str) -> Result<i64, String> {
     match arg(args, i)? {
         Value::Int(x) => Ok(*x),
-        other => Err(format!(
-            "cannot use {} as argument (type int) to call {name}",
-            other.go_type_name()
-        )),
+        other => Err(format!("cannot use {} as argument (type int) to call {name}", other.go_type_name())),
     }
 }
 
@@ -522,11 +477,7 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 fn base64_encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -597,10 +548,7 @@ pub(crate) fn call(f: &Bf, args: &[Value], env: &Env) -> Result<Value, String> {
             Value::Int(i) => Value::Int(if *i < 0 { i.wrapping_neg() } else { *i }),
             Value::Float(x) => Value::Float(if *x < 0.0 { -x } else { *x }),
             other => {
-                return Err(format!(
-                    "invalid argument for abs (type {})",
-                    other.go_type_name()
-                ));
+                return Err(format!("invalid argument for abs (type {})", other.go_type_name()));
             }
         },
         Bf::Ceil | Bf::Floor | Bf::Round => {
@@ -617,10 +565,7 @@ pub(crate) fn call(f: &Bf, args: &[Value], env: &Env) -> Result<Value, String> {
                 }),
                 Value::Int(i) => Value::Float(*i as f64),
                 other => {
-                    return Err(format!(
-                        "invalid argument for {name} (type {})",
-                        other.go_type_name()
-                    ));
+                    return Err(format!("invalid argument for {name} (type {})", other.go_type_name()));
                 }
             }
         }
@@ -641,10 +586,7 @@ pub(crate) fn call(f: &Bf, args: &[Value], env: &Env) -> Result<Value, String> {
                 _ => return Err(format!("invalid operation: float({s})")),
             },
             other => {
-                return Err(format!(
-                    "invalid operation: float({})",
-                    other.go_type_name()
-                ));
+                return Err(format!("invalid operation: float({})", other.go_type_name()));
             }
         },
         Bf::String => Value::string(arg(args, 0)?.to_string()),
@@ -681,11 +623,7 @@ pub(crate) fn call(f: &Bf, args: &[Value], env: &Env) -> Result<Value, String> {
             let new = sarg(args, 2)?;
             if args.len() == 4 {
                 let n = to_int(&args[3])?;
-                if n < 0 {
-                    Value::string(s.replace(old, new))
-                } else {
-                    Value::string(s.replacen(old, new, n as usize))
-                }
+                if n < 0 { Value::string(s.replace(old, new)) } else { Value::string(s.replacen(old, new, n as usize)) }
             } else {
                 Value::string(s.replace(old, new))
             }
@@ -694,9 +632,7 @@ pub(crate) fn call(f: &Bf, args: &[Value], env: &Env) -> Result<Value, String> {
             let s = sarg(args, 0)?;
             let n = to_int(arg(args, 1)?)?;
             if n < 0 {
-                return Err(format!(
-                    "invalid argument for repeat (expected positive integer, got {n})"
-                ));
+                return Err(format!("invalid argument for repeat (expected positive integer, got {n})"));
             }
             if n > 1_000_000 || (s.len() as u128) * (n as u128) > MEMORY_BUDGET as u128 {
                 return Err("memory budget exceeded".into());
@@ -717,10 +653,7 @@ pub(crate) fn call(f: &Bf, args: &[Value], env: &Env) -> Result<Value, String> {
                     Value::string(parts.join(glue))
                 }
                 other => {
-                    return Err(format!(
-                        "invalid argument for join (type {})",
-                        other.go_type_name()
-                    ));
+                    return Err(format!("invalid argument for join (type {})", other.go_type_name()));
                 }
             }
         }
@@ -739,11 +672,7 @@ pub(crate) fn call(f: &Bf, args: &[Value], env: &Env) -> Result<Value, String> {
         Bf::Mean => {
             let mut nums = Vec::new();
             collect_numbers("mean", args, &mut nums, 0)?;
-            if nums.is_empty() {
-                Value::Float(0.0)
-            } else {
-                Value::Float(nums.iter().sum::<f64>() / nums.len() as f64)
-            }
+            if nums.is_empty() { Value::Float(0.0) } else { Value::Float(nums.iter().sum::<f64>() / nums.len() as f64) }
         }
         Bf::Median => {
             let mut nums = Vec::new();
@@ -753,11 +682,7 @@ pub(crate) fn call(f: &Bf, args: &[Value], env: &Env) -> Result<Value, String> {
                 Value::Float(0.0)
             } else {
                 nums.sort_by(f64::total_cmp);
-                if n % 2 == 1 {
-                    Value::Float(nums[n / 2])
-                } else {
-                    Value::Float((nums[n / 2 - 1] + nums[n / 2]) / 2.0)
-                }
+                if n % 2 == 1 { Value::Float(nums[n / 2]) } else { Value::Float((nums[n / 2 - 1] + nums[n / 2]) / 2.0) }
             }
         }
         Bf::ToJson => Value::string(json::to_json(arg(args, 0)?)?),
@@ -844,12 +769,7 @@ pub(crate) fn call(f: &Bf, args: &[Value], env: &Env) -> Result<Value, String> {
             let Value::Map(m) = a else {
                 return Err(format!("cannot transform {} to pairs", kind_of(a)));
             };
-            Value::Array(
-                m.iter()
-                    .map(|(k, v)| Value::array([Value::string(k), v.clone()]))
-                    .collect::<Vec<_>>()
-                    .into(),
-            )
+            Value::Array(m.iter().map(|(k, v)| Value::array([Value::string(k), v.clone()])).collect::<Vec<_>>().into())
         }
         Bf::FromPairs => {
             let a = arg(args, 0)?;
@@ -944,8 +864,7 @@ pub(crate) fn call(f: &Bf, args: &[Value], env: &Env) -> Result<Value, String> {
             }
             Value::Array(v.into())
         }
-        Bf::BitAnd | Bf::BitOr | Bf::BitXor | Bf::BitNand | Bf::BitShl | Bf::BitShr
-        | Bf::BitUshr => {
+        Bf::BitAnd | Bf::BitOr | Bf::BitXor | Bf::BitNand | Bf::BitShl | Bf::BitShr | Bf::BitUshr => {
             let name = match f {
                 Bf::BitAnd => "bitand",
                 Bf::BitOr => "bitor",
@@ -958,9 +877,7 @@ pub(crate) fn call(f: &Bf, args: &[Value], env: &Env) -> Result<Value, String> {
             let x = bit_arg(args, 0, name)?;
             let y = bit_arg(args, 1, name)?;
             if matches!(f, Bf::BitShl | Bf::BitShr | Bf::BitUshr) && y < 0 {
-                return Err(format!(
-                    "invalid operation: negative shift count {y} (type int)"
-                ));
+                return Err(format!("invalid operation: negative shift count {y} (type int)"));
             }
             let sh = u32::try_from(y).unwrap_or(u32::MAX);
             Value::Int(match f {
@@ -994,10 +911,8 @@ pub(crate) fn method_sig(base: &Type, name: &str) -> Option<Sig> {
             _ => return None,
         },
         Type::Time => match name {
-            "Year" | "Month" | "Day" | "Hour" | "Minute" | "Second" | "Nanosecond"
-            | "YearDay" | "Weekday" | "Unix" | "UnixMilli" | "UnixMicro" | "UnixNano" => {
-                sig(&[], Int)
-            }
+            "Year" | "Month" | "Day" | "Hour" | "Minute" | "Second" | "Nanosecond" | "YearDay" | "Weekday" | "Unix"
+            | "UnixMilli" | "UnixMicro" | "UnixNano" => sig(&[], Int),
             "Sub" => sig(&[T], D),
             "Add" | "Truncate" => sig(&[D], T),
             "After" | "Before" | "Equal" => sig(&[T], Bool),
@@ -1054,10 +969,7 @@ pub(crate) fn call_method(base: &Value, name: &str, args: &[Value]) -> Result<Va
             return Err(if v.is_nil() {
                 "invalid operation: cannot call nil".into()
             } else {
-                format!(
-                    "invalid operation: cannot call non-function of type {}",
-                    v.go_type_name()
-                )
+                format!("invalid operation: cannot call non-function of type {}", v.go_type_name())
             });
         }
     };
@@ -1065,18 +977,11 @@ pub(crate) fn call_method(base: &Value, name: &str, args: &[Value]) -> Result<Va
         return Err(format!("cannot fetch {name} from {}", base.go_type_name()));
     };
     if args.len() != s.params.len() {
-        return Err(format!(
-            "invalid number of arguments: expected {}, got {}",
-            s.params.len(),
-            args.len()
-        ));
+        return Err(format!("invalid number of arguments: expected {}, got {}", s.params.len(), args.len()));
     }
     for (a, p) in args.iter().zip(&s.params) {
         if !p.accepts(a) {
-            return Err(format!(
-                "reflect: Call using {} as type {p}",
-                a.go_type_name()
-            ));
+            return Err(format!("reflect: Call using {} as type {p}", a.go_type_name()));
         }
     }
     let dur_arg = || match args.first() {
@@ -1130,7 +1035,7 @@ pub(crate) fn call_method(base: &Value, name: &str, args: &[Value]) -> Result<Va
                 "Add" => Value::Time(t.saturating_add(dur_arg())),
                 "Truncate" => {
                     let m = dur_arg();
-                    Value::Time(if m <= 0 { t } else { t - t.rem_euclid(m) })
+                    Value::Time(if m <= 0 { t } else { t.saturating_sub(t.rem_euclid(m)) })
                 }
                 "After" => Value::Bool(t > time_arg()),
                 "Before" => Value::Bool(t < time_arg()),

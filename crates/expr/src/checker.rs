@@ -21,6 +21,8 @@ pub(crate) struct Checker<'e> {
     scopes: Vec<PredScope>,
     lets: Vec<(String, Type, usize)>,
     pub(crate) n_locals: usize,
+    /// Error found by expr's constant folder (reported only if type checking succeeds).
+    pub(crate) fold_err: Option<String>,
 }
 
 /// How expr's checker prints a nature (`nil` has no reflect type and prints as "unknown").
@@ -60,6 +62,15 @@ fn promote(l: &Type, r: &Type) -> Type {
     }
 }
 
+/// expr's `arrayNode`: `[]T` when all elements have the same kind, else `[]interface {}`.
+fn array_literal_type(types: Vec<Type>) -> Type {
+    let same = types.windows(2).all(|w| w[0].kind() == w[1].kind());
+    match types.into_iter().last() {
+        Some(p) if same && !matches!(p, Type::Nil) => Type::array(p),
+        _ => Type::array(Type::Any),
+    }
+}
+
 fn boxed(ir: Ir) -> Box<Ir> {
     Box::new(ir)
 }
@@ -72,12 +83,7 @@ enum ArgState {
 
 impl<'e> Checker<'e> {
     pub(crate) fn new(env: &'e TypeEnv) -> Self {
-        Checker {
-            env,
-            scopes: Vec::new(),
-            lets: Vec::new(),
-            n_locals: 0,
-        }
+        Checker { env, scopes: Vec::new(), lets: Vec::new(), n_locals: 0, fold_err: None }
     }
 
     pub(crate) fn check(&mut self, node: &Node) -> CResult {
@@ -95,76 +101,66 @@ impl<'e> Checker<'e> {
                 let (t, ir) = self.check(inner)?;
                 Ok((t, Ir::Chain(boxed(ir))))
             }
-            NodeKind::Member {
-                node,
-                prop,
-                optional,
-                method,
-            } => self.member(node, prop, *optional, *method),
+            NodeKind::Member { node, prop, optional, method } => self.member(node, prop, *optional, *method),
             NodeKind::Slice { node, from, to } => self.slice(node, from.as_deref(), to.as_deref()),
             NodeKind::Call { callee, args } => self.call(callee, args),
             NodeKind::Builtin { name, args } => self.builtin(name, args),
             NodeKind::Predicate(_) => Err("predicate should has one input and one output param".into()),
             NodeKind::Cond { cond, a, b } => self.conditional(cond, a, b),
-            NodeKind::Array(items) => {
-                let mut irs = Vec::with_capacity(items.len());
-                let mut prev: Option<Type> = None;
-                let mut same = true;
-                for it in items {
-                    let (t, ir) = self.check(it)?;
-                    if let Some(p) = &prev
-                        && p.kind() != t.kind()
-                    {
-                        same = false;
-                    }
-                    prev = Some(t);
-                    irs.push(ir);
-                }
-                let t = match prev {
-                    Some(p) if same && !matches!(p, Type::Nil) => Type::array(p),
-                    _ => Type::array(Type::Any),
-                };
-                Ok((t, Ir::Array(irs)))
-            }
-            NodeKind::Map(pairs) => {
-                let mut irs = Vec::with_capacity(pairs.len());
-                for (k, v) in pairs {
-                    let (_, ki) = self.check(k)?;
-                    let (_, vi) = self.check(v)?;
-                    irs.push((ki, vi));
-                }
-                Ok((Type::map(Type::Any), Ir::Map(irs)))
-            }
-            NodeKind::Let { name, value, body } => {
-                if self.env.var_type(name).is_some() {
-                    return Err(format!("cannot redeclare {name}"));
-                }
-                if self.env.function(name).is_some() {
-                    return Err(format!("cannot redeclare function {name}"));
-                }
-                if builtins::lookup(name).is_some() {
-                    return Err(format!("cannot redeclare builtin {name}"));
-                }
-                if self.lets.iter().any(|(n, _, _)| n == name) {
-                    return Err(format!("cannot redeclare variable {name}"));
-                }
-                let (vt, vir) = self.check(value)?;
-                let slot = self.n_locals;
-                self.n_locals += 1;
-                self.lets.push((name.clone(), vt, slot));
-                let r = self.check(body);
-                self.lets.pop();
-                let (bt, bir) = r?;
-                Ok((
-                    bt,
-                    Ir::Let {
-                        slot,
-                        value: boxed(vir),
-                        body: boxed(bir),
-                    },
-                ))
-            }
+            NodeKind::Array(items) => self.array(items),
+            NodeKind::Map(pairs) => self.map_literal(pairs),
+            NodeKind::Let { name, value, body } => self.let_expr(name, value, body),
         }
+    }
+
+    fn array(&mut self, items: &[Node]) -> CResult {
+        let mut irs = Vec::with_capacity(items.len());
+        let mut types = Vec::with_capacity(items.len());
+        for it in items {
+            let (t, ir) = self.check(it)?;
+            types.push(t);
+            irs.push(ir);
+        }
+        Ok((array_literal_type(types), Ir::Array(irs)))
+    }
+
+    fn map_literal(&mut self, pairs: &[(Node, Node)]) -> CResult {
+        let mut irs = Vec::with_capacity(pairs.len());
+        for (k, v) in pairs {
+            let (_, ki) = self.check(k)?;
+            let (_, vi) = self.check(v)?;
+            irs.push((ki, vi));
+        }
+        Ok((Type::map(Type::Any), Ir::Map(irs)))
+    }
+
+    fn let_expr(&mut self, name: &str, value: &Node, body: &Node) -> CResult {
+        self.check_redeclare(name)?;
+        let (vt, vir) = self.check(value)?;
+        let slot = self.n_locals;
+        self.n_locals += 1;
+        self.lets.push((name.to_string(), vt, slot));
+        let r = self.check(body);
+        self.lets.pop();
+        let (bt, bir) = r?;
+        Ok((bt, Ir::Let { slot, value: boxed(vir), body: boxed(bir) }))
+    }
+
+    #[inline(never)]
+    fn check_redeclare(&self, name: &str) -> Result<(), String> {
+        if self.env.var_type(name).is_some() {
+            return Err(format!("cannot redeclare {name}"));
+        }
+        if self.env.function(name).is_some() {
+            return Err(format!("cannot redeclare function {name}"));
+        }
+        if builtins::lookup(name).is_some() {
+            return Err(format!("cannot redeclare builtin {name}"));
+        }
+        if self.lets.iter().any(|(n, _, _)| n == name) {
+            return Err(format!("cannot redeclare variable {name}"));
+        }
+        Ok(())
     }
 
     fn ident(&mut self, name: &str) -> CResult {
@@ -193,11 +189,7 @@ impl<'e> Checker<'e> {
         }
         for (n, t) in &scope.vars {
             if *n == name {
-                let kind = if name == "index" {
-                    PointerKind::Index
-                } else {
-                    PointerKind::Acc
-                };
+                let kind = if name == "index" { PointerKind::Index } else { PointerKind::Acc };
                 return Ok((t.clone(), Ir::Pointer(kind)));
             }
         }
@@ -206,210 +198,209 @@ impl<'e> Checker<'e> {
 
     fn unary(&mut self, op: &str, node: &Node) -> CResult {
         let (t, ir) = self.check(node)?;
-        match op {
-            "!" | "not" => {
-                if t.is_bool() || t.is_unknown() {
-                    return Ok((Type::Bool, Ir::Not(boxed(ir))));
-                }
-            }
-            "-" | "+" => {
-                if t.is_number() || t.is_unknown() {
-                    let rt = if t.is_unknown() { Type::Any } else { t.clone() };
-                    let ir = if op == "-" { Ir::Neg(boxed(ir)) } else { ir };
-                    return Ok((rt, ir));
-                }
-            }
-            _ => return Err(format!("unknown operator ({op})")),
-        }
-        Err(format!("invalid operation: {op} (mismatched type {})", tn(&t)))
+        unary_op(op, t, ir)
     }
 
     fn binary(&mut self, op: &str, left: &Node, right: &Node) -> CResult {
         let (l, li) = self.check(left)?;
         let (r, ri) = self.check(right)?;
-        let bin = |o: BinOp, t: Type| Ok((t, Ir::Bin(o, boxed(li.clone()), boxed(ri.clone()))));
-        let is_num: fn(&Type) -> bool = Type::is_number;
-        let is_int: fn(&Type) -> bool = Type::is_integer;
-        let is_str: fn(&Type) -> bool = Type::is_string;
-        let is_time: fn(&Type) -> bool = Type::is_time;
-        let is_dur: fn(&Type) -> bool = Type::is_duration;
-        let is_bool: fn(&Type) -> bool = Type::is_bool;
-        match op {
-            "==" | "!=" => {
-                if comparable(&l, &r) {
-                    return bin(if op == "==" { BinOp::Eq } else { BinOp::Ne }, Type::Bool);
-                }
-            }
-            "or" | "||" | "and" | "&&" => {
-                if (l.is_bool() && r.is_bool()) || maybe_compatible(&l, &r, &[is_bool]) {
-                    let ir = if op == "or" || op == "||" {
-                        Ir::Or(boxed(li), boxed(ri))
-                    } else {
-                        Ir::And(boxed(li), boxed(ri))
-                    };
-                    return Ok((Type::Bool, ir));
-                }
-            }
-            "<" | ">" | ">=" | "<=" => {
-                if (l.is_number() && r.is_number())
-                    || (l.is_string() && r.is_string())
-                    || (l.is_time() && r.is_time())
-                    || (l.is_duration() && r.is_duration())
-                    || maybe_compatible(&l, &r, &[is_num, is_str, is_time, is_dur])
-                {
-                    let o = match op {
-                        "<" => BinOp::Lt,
-                        ">" => BinOp::Gt,
-                        ">=" => BinOp::Ge,
-                        _ => BinOp::Le,
-                    };
-                    return bin(o, Type::Bool);
-                }
-            }
-            "-" => {
-                if l.is_number() && r.is_number() {
-                    return bin(BinOp::Sub, promote(&l, &r));
-                }
-                if l.is_time() && r.is_time() {
-                    return bin(BinOp::Sub, Type::Duration);
-                }
-                if l.is_time() && r.is_duration() {
-                    return bin(BinOp::Sub, Type::Time);
-                }
-                if l.is_duration() && r.is_duration() {
-                    return bin(BinOp::Sub, Type::Duration);
-                }
-                if maybe_compatible(&l, &r, &[is_num, is_time, is_dur]) {
-                    return bin(BinOp::Sub, Type::Any);
-                }
-            }
-            "*" => {
-                if l.is_number() && r.is_number() {
-                    return bin(BinOp::Mul, promote(&l, &r));
-                }
-                if maybe_compatible(&l, &r, &[is_num, is_dur]) {
-                    return bin(BinOp::Mul, Type::Any);
-                }
-            }
-            "/" => {
-                if (l.is_number() && r.is_number()) || maybe_compatible(&l, &r, &[is_num]) {
-                    return bin(BinOp::Div, Type::Float);
-                }
-            }
-            "**" | "^" => {
-                if (l.is_number() && r.is_number()) || maybe_compatible(&l, &r, &[is_num]) {
-                    return bin(BinOp::Pow, Type::Float);
-                }
-            }
-            "%" => {
-                if (l.is_integer() && r.is_integer()) || maybe_compatible(&l, &r, &[is_int]) {
-                    return bin(BinOp::Mod, Type::Int);
-                }
-            }
-            "+" => {
-                if l.is_number() && r.is_number() {
-                    return bin(BinOp::Add, promote(&l, &r));
-                }
-                if l.is_string() && r.is_string() {
-                    return bin(BinOp::Add, Type::String);
-                }
-                if (l.is_time() && r.is_duration()) || (l.is_duration() && r.is_time()) {
-                    return bin(BinOp::Add, Type::Time);
-                }
-                if l.is_duration() && r.is_duration() {
-                    return bin(BinOp::Add, Type::Duration);
-                }
-                if maybe_compatible(&l, &r, &[is_num, is_str, is_time, is_dur]) {
-                    return bin(BinOp::Add, Type::Any);
-                }
-            }
-            "in" => {
-                if (l.is_string() || l.is_unknown()) && r.is_struct() {
-                    return bin(BinOp::In, Type::Bool);
-                }
-                if r.is_map() {
-                    if !l.is_unknown() && !l.assignable_to(&Type::String) {
-                        return Err(format!(
-                            "cannot use {} as type string in map key",
-                            tn(&l)
-                        ));
-                    }
-                    return bin(BinOp::In, Type::Bool);
-                }
-                if let Type::Array(elem) = &r {
-                    if !comparable(&l, elem) {
-                        return Err(format!(
-                            "cannot use {} as type {} in array",
-                            tn(&l),
-                            tn(elem)
-                        ));
-                    }
-                    return bin(BinOp::In, Type::Bool);
-                }
-                if l.is_unknown() && (r.is_string() || r.is_array() || r.is_map()) {
-                    return bin(BinOp::In, Type::Bool);
-                }
-                if r.is_unknown() {
-                    return bin(BinOp::In, Type::Bool);
-                }
-            }
-            "matches" => {
-                let mut constant = None;
-                if let NodeKind::Str(pattern) = &right.kind {
-                    constant = Some(compile_regex(pattern)?);
-                }
-                if (l.is_string() && r.is_string()) || maybe_compatible(&l, &r, &[is_str]) {
-                    return Ok((
-                        Type::Bool,
-                        match constant {
-                            Some(re) => Ir::MatchesConst(boxed(li), re),
-                            None => Ir::Bin(BinOp::Matches, boxed(li), boxed(ri)),
-                        },
-                    ));
-                }
-            }
-            "contains" | "startsWith" | "endsWith" => {
-                if (l.is_string() && r.is_string()) || maybe_compatible(&l, &r, &[is_str]) {
-                    let o = match op {
-                        "contains" => BinOp::Contains,
-                        "startsWith" => BinOp::StartsWith,
-                        _ => BinOp::EndsWith,
-                    };
-                    return bin(o, Type::Bool);
-                }
-            }
-            ".." => {
-                if (l.is_integer() && r.is_integer()) || maybe_compatible(&l, &r, &[is_int]) {
-                    return bin(BinOp::Range, Type::array(Type::Int));
-                }
-            }
-            "??" => {
-                let t = match (&l, &r) {
-                    (Type::Nil, Type::Nil) => Type::Nil,
-                    (Type::Nil, r) => r.clone(),
-                    (l, Type::Nil) => l.clone(),
-                    (l, r) if r.assignable_to(l) => l.clone(),
-                    _ => Type::Any,
-                };
-                return Ok((t, Ir::Coalesce(boxed(li), boxed(ri))));
-            }
-            _ => return Err(format!("unknown operator ({op})")),
+        if op == "%"
+            && matches!(left.kind, NodeKind::Int(_))
+            && matches!(right.kind, NodeKind::Int(0))
+            && self.fold_err.is_none()
+        {
+            self.fold_err = Some("integer divide by zero".into());
         }
-        Err(format!(
-            "invalid operation: {op} (mismatched types {} and {})",
-            tn(&l),
-            tn(&r)
-        ))
+        binary_op(op, l, li, r, ri, right)
     }
+}
 
+#[inline(never)]
+fn unary_op(op: &str, t: Type, ir: Ir) -> CResult {
+    match op {
+        "!" | "not" => {
+            if t.is_bool() || t.is_unknown() {
+                return Ok((Type::Bool, Ir::Not(boxed(ir))));
+            }
+        }
+        "-" | "+" => {
+            if t.is_number() || t.is_unknown() {
+                let rt = if t.is_unknown() { Type::Any } else { t.clone() };
+                let ir = if op == "-" { Ir::Neg(boxed(ir)) } else { ir };
+                return Ok((rt, ir));
+            }
+        }
+        _ => return Err(format!("unknown operator ({op})")),
+    }
+    Err(format!("invalid operation: {op} (mismatched type {})", tn(&t)))
+}
+
+#[inline(never)]
+fn binary_op(op: &str, l: Type, li: Ir, r: Type, ri: Ir, right: &Node) -> CResult {
+    let bin = |o: BinOp, t: Type| Ok((t, Ir::Bin(o, boxed(li.clone()), boxed(ri.clone()))));
+    let is_num: fn(&Type) -> bool = Type::is_number;
+    let is_int: fn(&Type) -> bool = Type::is_integer;
+    let is_str: fn(&Type) -> bool = Type::is_string;
+    let is_time: fn(&Type) -> bool = Type::is_time;
+    let is_dur: fn(&Type) -> bool = Type::is_duration;
+    let is_bool: fn(&Type) -> bool = Type::is_bool;
+    match op {
+        "==" | "!=" => {
+            if comparable(&l, &r) {
+                return bin(if op == "==" { BinOp::Eq } else { BinOp::Ne }, Type::Bool);
+            }
+        }
+        "or" | "||" | "and" | "&&" => {
+            if (l.is_bool() && r.is_bool()) || maybe_compatible(&l, &r, &[is_bool]) {
+                let ir =
+                    if op == "or" || op == "||" { Ir::Or(boxed(li), boxed(ri)) } else { Ir::And(boxed(li), boxed(ri)) };
+                return Ok((Type::Bool, ir));
+            }
+        }
+        "<" | ">" | ">=" | "<=" => {
+            if (l.is_number() && r.is_number())
+                || (l.is_string() && r.is_string())
+                || (l.is_time() && r.is_time())
+                || (l.is_duration() && r.is_duration())
+                || maybe_compatible(&l, &r, &[is_num, is_str, is_time, is_dur])
+            {
+                let o = match op {
+                    "<" => BinOp::Lt,
+                    ">" => BinOp::Gt,
+                    ">=" => BinOp::Ge,
+                    _ => BinOp::Le,
+                };
+                return bin(o, Type::Bool);
+            }
+        }
+        "-" => {
+            if l.is_number() && r.is_number() {
+                return bin(BinOp::Sub, promote(&l, &r));
+            }
+            if l.is_time() && r.is_time() {
+                return bin(BinOp::Sub, Type::Duration);
+            }
+            if l.is_time() && r.is_duration() {
+                return bin(BinOp::Sub, Type::Time);
+            }
+            if l.is_duration() && r.is_duration() {
+                return bin(BinOp::Sub, Type::Duration);
+            }
+            if maybe_compatible(&l, &r, &[is_num, is_time, is_dur]) {
+                return bin(BinOp::Sub, Type::Any);
+            }
+        }
+        "*" => {
+            if l.is_number() && r.is_number() {
+                return bin(BinOp::Mul, promote(&l, &r));
+            }
+            if maybe_compatible(&l, &r, &[is_num, is_dur]) {
+                return bin(BinOp::Mul, Type::Any);
+            }
+        }
+        "/" => {
+            if (l.is_number() && r.is_number()) || maybe_compatible(&l, &r, &[is_num]) {
+                return bin(BinOp::Div, Type::Float);
+            }
+        }
+        "**" | "^" => {
+            if (l.is_number() && r.is_number()) || maybe_compatible(&l, &r, &[is_num]) {
+                return bin(BinOp::Pow, Type::Float);
+            }
+        }
+        "%" => {
+            if (l.is_integer() && r.is_integer()) || maybe_compatible(&l, &r, &[is_int]) {
+                return bin(BinOp::Mod, Type::Int);
+            }
+        }
+        "+" => {
+            if l.is_number() && r.is_number() {
+                return bin(BinOp::Add, promote(&l, &r));
+            }
+            if l.is_string() && r.is_string() {
+                return bin(BinOp::Add, Type::String);
+            }
+            if (l.is_time() && r.is_duration()) || (l.is_duration() && r.is_time()) {
+                return bin(BinOp::Add, Type::Time);
+            }
+            if l.is_duration() && r.is_duration() {
+                return bin(BinOp::Add, Type::Duration);
+            }
+            if maybe_compatible(&l, &r, &[is_num, is_str, is_time, is_dur]) {
+                return bin(BinOp::Add, Type::Any);
+            }
+        }
+        "in" => {
+            if (l.is_string() || l.is_unknown()) && r.is_struct() {
+                return bin(BinOp::In, Type::Bool);
+            }
+            if r.is_map() {
+                if !l.is_unknown() && !l.assignable_to(&Type::String) {
+                    return Err(format!("cannot use {} as type string in map key", tn(&l)));
+                }
+                return bin(BinOp::In, Type::Bool);
+            }
+            if let Type::Array(elem) = &r {
+                if !comparable(&l, elem) {
+                    return Err(format!("cannot use {} as type {} in array", tn(&l), tn(elem)));
+                }
+                return bin(BinOp::In, Type::Bool);
+            }
+            if l.is_unknown() && (r.is_string() || r.is_array() || r.is_map()) {
+                return bin(BinOp::In, Type::Bool);
+            }
+            if r.is_unknown() {
+                return bin(BinOp::In, Type::Bool);
+            }
+        }
+        "matches" => {
+            let mut constant = None;
+            if let NodeKind::Str(pattern) = &right.kind {
+                constant = Some(compile_regex(pattern)?);
+            }
+            if (l.is_string() && r.is_string()) || maybe_compatible(&l, &r, &[is_str]) {
+                return Ok((
+                    Type::Bool,
+                    match constant {
+                        Some(re) => Ir::MatchesConst(boxed(li), re),
+                        None => Ir::Bin(BinOp::Matches, boxed(li), boxed(ri)),
+                    },
+                ));
+            }
+        }
+        "contains" | "startsWith" | "endsWith" => {
+            if (l.is_string() && r.is_string()) || maybe_compatible(&l, &r, &[is_str]) {
+                let o = match op {
+                    "contains" => BinOp::Contains,
+                    "startsWith" => BinOp::StartsWith,
+                    _ => BinOp::EndsWith,
+                };
+                return bin(o, Type::Bool);
+            }
+        }
+        ".." => {
+            if (l.is_integer() && r.is_integer()) || maybe_compatible(&l, &r, &[is_int]) {
+                return bin(BinOp::Range, Type::array(Type::Int));
+            }
+        }
+        "??" => {
+            let t = match (&l, &r) {
+                (Type::Nil, Type::Nil) => Type::Nil,
+                (Type::Nil, r) => r.clone(),
+                (l, Type::Nil) => l.clone(),
+                (l, r) if r.assignable_to(l) => l.clone(),
+                _ => Type::Any,
+            };
+            return Ok((t, Ir::Coalesce(boxed(li), boxed(ri))));
+        }
+        _ => return Err(format!("unknown operator ({op})")),
+    }
+    Err(format!("invalid operation: {op} (mismatched types {} and {})", tn(&l), tn(&r)))
+}
+
+impl Checker<'_> {
     /// Static member access; returns (type, zero value for missing map keys).
-    fn member_type(
-        &self,
-        base: &Type,
-        prop: &Type,
-        prop_node: &Node,
-        method: bool,
-    ) -> Result<(Type, Value), String> {
+    fn member_type(&self, base: &Type, prop: &Type, prop_node: &Node, method: bool) -> Result<(Type, Value), String> {
         if base.is_unknown() {
             return Ok((Type::Any, Value::Nil));
         }
@@ -425,20 +416,13 @@ impl<'e> Checker<'e> {
         match base {
             Type::Map(elem) => {
                 if !prop.assignable_to(&Type::String) && !prop.is_unknown() {
-                    return Err(format!(
-                        "cannot use {} to get an element from {}",
-                        tn(prop),
-                        base
-                    ));
+                    return Err(format!("cannot use {} to get an element from {}", tn(prop), base));
                 }
                 return Ok(((**elem).clone(), elem.zero_value()));
             }
             Type::Array(elem) => {
                 if !prop.is_integer() && !prop.is_unknown() {
-                    return Err(format!(
-                        "array elements can only be selected using an integer (got {})",
-                        tn(prop)
-                    ));
+                    return Err(format!("array elements can only be selected using an integer (got {})", tn(prop)));
                 }
                 return Ok(((**elem).clone(), Value::Nil));
             }
@@ -463,23 +447,19 @@ impl<'e> Checker<'e> {
     fn member(&mut self, node: &Node, prop: &Node, optional: bool, method: bool) -> CResult {
         let (base, bi) = self.check(node)?;
         let (pt, pi) = self.check(prop)?;
+        self.member_ir(base, bi, pt, pi, prop, optional, method)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn member_ir(&self, base: Type, bi: Ir, pt: Type, pi: Ir, prop: &Node, optional: bool, method: bool) -> CResult {
         if let NodeKind::Str(name) = &prop.kind
             && builtins::method_sig(&base, name).is_some()
         {
-            return Err(format!(
-                "method {name} of {base} must be called: {name}()"
-            ));
+            return Err(format!("method {name} of {base} must be called: {name}()"));
         }
         let (t, zero) = self.member_type(&base, &pt, prop, method)?;
-        Ok((
-            t,
-            Ir::Member {
-                base: boxed(bi),
-                prop: boxed(pi),
-                optional,
-                zero,
-            },
-        ))
+        Ok((t, Ir::Member { base: boxed(bi), prop: boxed(pi), optional, zero }))
     }
 
     fn slice(&mut self, node: &Node, from: Option<&Node>, to: Option<&Node>) -> CResult {
@@ -497,43 +477,45 @@ impl<'e> Checker<'e> {
         };
         let from = check_index(from)?;
         let to = check_index(to)?;
-        Ok((
-            t.clone(),
-            Ir::Slice {
-                base: boxed(bi),
-                from,
-                to,
-            },
-        ))
+        Ok((t.clone(), Ir::Slice { base: boxed(bi), from, to }))
     }
 
     fn conditional(&mut self, cond: &Node, a: &Node, b: &Node) -> CResult {
         let (ct, ci) = self.check(cond)?;
-        if !ct.is_bool() && !ct.is_unknown() {
-            return Err(format!(
-                "non-bool expression (type {}) used as condition",
-                tn(&ct)
-            ));
-        }
+        check_condition_type(&ct)?;
         let (t1, ai) = self.check(a)?;
         let (t2, bi) = self.check(b)?;
-        let t = match (&t1, &t2) {
-            (Type::Nil, Type::Nil) => Type::Nil,
-            (Type::Nil, t) | (t, Type::Nil) => t.clone(),
-            (t1, t2) if t1.assignable_to(t2) => {
-                if let (Type::Array(e1), Type::Array(e2)) = (t1, t2)
-                    && e1 != e2
-                {
-                    Type::array(Type::Any)
-                } else {
-                    t1.clone()
-                }
-            }
-            _ => Type::Any,
-        };
-        Ok((t, Ir::Cond(boxed(ci), boxed(ai), boxed(bi))))
+        Ok((conditional_type(&t1, &t2), Ir::Cond(boxed(ci), boxed(ai), boxed(bi))))
     }
+}
 
+#[inline(never)]
+fn check_condition_type(ct: &Type) -> Result<(), String> {
+    if !ct.is_bool() && !ct.is_unknown() {
+        return Err(format!("non-bool expression (type {}) used as condition", tn(ct)));
+    }
+    Ok(())
+}
+
+#[inline(never)]
+fn conditional_type(t1: &Type, t2: &Type) -> Type {
+    match (t1, t2) {
+        (Type::Nil, Type::Nil) => Type::Nil,
+        (Type::Nil, t) | (t, Type::Nil) => t.clone(),
+        (t1, t2) if t1.assignable_to(t2) => {
+            if let (Type::Array(e1), Type::Array(e2)) = (t1, t2)
+                && e1 != e2
+            {
+                Type::array(Type::Any)
+            } else {
+                t1.clone()
+            }
+        }
+        _ => Type::Any,
+    }
+}
+
+impl Checker<'_> {
     // -----------------------------------------------------------------------------------------
     // Calls
     // -----------------------------------------------------------------------------------------
@@ -577,11 +559,7 @@ impl<'e> Checker<'e> {
         let mut irs = Vec::with_capacity(args.len());
         for i in 0..args.len() {
             let (t, mut ir) = self.visit_arg(args, states, i)?;
-            let p = if variadic && i + 1 >= n {
-                &params[n - 1]
-            } else {
-                &params[i]
-            };
+            let p = if variadic && i + 1 >= n { &params[n - 1] } else { &params[i] };
             if p.is_float() && t.is_integer() {
                 ir.ints_to_floats();
                 irs.push(ir);
@@ -596,15 +574,10 @@ impl<'e> Checker<'e> {
                     irs.push(ir);
                     continue;
                 }
-                return Ok(Err(format!(
-                    "cannot use nil as argument (type {p}) to call {name}"
-                )));
+                return Ok(Err(format!("cannot use nil as argument (type {p}) to call {name}")));
             }
             if !t.assignable_to(p) && !t.is_unknown() {
-                return Ok(Err(format!(
-                    "cannot use {} as argument (type {p}) to call {name} ",
-                    tn(&t)
-                )));
+                return Ok(Err(format!("cannot use {} as argument (type {p}) to call {name} ", tn(&t))));
             }
             irs.push(ir);
         }
@@ -626,25 +599,17 @@ impl<'e> Checker<'e> {
     fn call(&mut self, callee: &Node, args: &[Node]) -> CResult {
         match &callee.kind {
             NodeKind::Ident(name) => {
-                let shadowed = self.lets.iter().any(|(n, _, _)| n == name)
-                    || self.env.var_type(name).is_some();
+                let shadowed = self.lets.iter().any(|(n, _, _)| n == name) || self.env.var_type(name).is_some();
                 if !shadowed && let Some(f) = self.env.function(name) {
                     let f: Arc<Function> = f.clone();
                     let mut states: Vec<ArgState> = args.iter().map(|_| ArgState::Pending).collect();
-                    let irs = self
-                        .check_sig(&f.name, &f.params, f.variadic, args, &mut states)?
-                        ?;
+                    let irs = self.check_sig(&f.name, &f.params, f.variadic, args, &mut states)??;
                     return Ok((f.ret.clone(), Ir::Call { func: f, args: irs }));
                 }
                 let (t, ci) = self.check(callee)?;
                 self.call_value(name, t, ci, args)
             }
-            NodeKind::Member {
-                node,
-                prop,
-                optional,
-                method,
-            } => {
+            NodeKind::Member { node, prop, optional, method } => {
                 let (base, bi) = self.check(node)?;
                 let (pt, pi) = self.check(prop)?;
                 let name = match &prop.kind {
@@ -656,33 +621,18 @@ impl<'e> Checker<'e> {
                     let irs = self.check_sig(&name, &s.params, false, args, &mut states)??;
                     return Ok((
                         s.ret,
-                        Ir::Method {
-                            base: boxed(bi),
-                            name: name.into(),
-                            args: irs,
-                            optional: *optional,
-                        },
+                        Ir::Method { base: boxed(bi), name: name.into(), args: irs, optional: *optional },
                     ));
                 }
                 if base.is_unknown() {
                     let irs = self.check_args_plain(args)?;
                     return Ok((
                         Type::Any,
-                        Ir::Method {
-                            base: boxed(bi),
-                            name: name.into(),
-                            args: irs,
-                            optional: *optional,
-                        },
+                        Ir::Method { base: boxed(bi), name: name.into(), args: irs, optional: *optional },
                     ));
                 }
                 let (t, zero) = self.member_type(&base, &pt, prop, *method)?;
-                let ci = Ir::Member {
-                    base: boxed(bi),
-                    prop: boxed(pi),
-                    optional: *optional,
-                    zero,
-                };
+                let ci = Ir::Member { base: boxed(bi), prop: boxed(pi), optional: *optional, zero };
                 self.call_value(&name, t, ci, args)
             }
             _ => {
@@ -701,13 +651,7 @@ impl<'e> Checker<'e> {
         match t {
             Type::Any => {
                 let irs = self.check_args_plain(args)?;
-                Ok((
-                    Type::Any,
-                    Ir::CallValue {
-                        callee: boxed(ci),
-                        args: irs,
-                    },
-                ))
+                Ok((Type::Any, Ir::CallValue { callee: boxed(ci), args: irs }))
             }
             Type::Nil => Err(format!("{name} is nil; cannot call nil as function")),
             other => Err(format!("{} is not callable", tn(&other))),
@@ -766,10 +710,7 @@ impl<'e> Checker<'e> {
 
     fn builtin_get(&mut self, args: &[Node]) -> CResult {
         if args.len() != 2 {
-            return Err(format!(
-                "invalid number of arguments (expected 2, got {})",
-                args.len()
-            ));
+            return Err(format!("invalid number of arguments (expected 2, got {})", args.len()));
         }
         let (base, bi) = self.check(&args[0])?;
         let (prop, pi) = self.check(&args[1])?;
@@ -783,23 +724,13 @@ impl<'e> Checker<'e> {
             }
             Type::Map(e) => {
                 if !prop.assignable_to(&Type::String) && !prop.is_unknown() {
-                    return Err(format!(
-                        "cannot use {} to get an element from {}",
-                        tn(&prop),
-                        base
-                    ));
+                    return Err(format!("cannot use {} to get an element from {}", tn(&prop), base));
                 }
                 ((**e).clone(), e.zero_value())
             }
             other => return Err(format!("type {} does not support indexing", tn(other))),
         };
-        Ok((
-            t,
-            Ir::Builtin {
-                f: Bf::Get(zero),
-                args: vec![bi, pi],
-            },
-        ))
+        Ok((t, Ir::Builtin { f: Bf::Get(zero), args: vec![bi, pi] }))
     }
 
     fn predicate_builtin(&mut self, name: &str, pk: Pk, args: &[Node]) -> CResult {
@@ -808,23 +739,12 @@ impl<'e> Checker<'e> {
         };
         let (coll, ci) = self.check(first)?;
         if !coll.is_array() && !coll.is_unknown() {
-            return Err(format!(
-                "builtin {name} takes only array (got {})",
-                tn(&coll)
-            ));
+            return Err(format!("builtin {name} takes only array (got {})", tn(&coll)));
         }
         let elem = coll.elem();
         if matches!(pk, Pk::Count | Pk::Sum) && args.len() == 1 {
             let t = if pk == Pk::Count { Type::Int } else { elem };
-            return Ok((
-                t,
-                Ir::Pred {
-                    kind: pk,
-                    coll: boxed(ci),
-                    body: None,
-                    extra: None,
-                },
-            ));
+            return Ok((t, Ir::Pred { kind: pk, coll: boxed(ci), body: None, extra: None }));
         }
         let Some(pred) = args.get(1) else {
             return Err("predicate should has one input and one output param".into());
@@ -837,10 +757,7 @@ impl<'e> Checker<'e> {
             Pk::Reduce => vec![("index", Type::Int), ("acc", Type::Any)],
             _ => Vec::new(),
         };
-        self.scopes.push(PredScope {
-            collection: coll.clone(),
-            vars,
-        });
+        self.scopes.push(PredScope { collection: coll.clone(), vars });
         let r = self.check(body);
         self.scopes.pop();
         let (out, bi) = r?;
@@ -865,10 +782,7 @@ impl<'e> Checker<'e> {
                 | Pk::FindLastIndex
         );
         if needs_bool && !out.is_bool() && !out.is_unknown() {
-            return Err(format!(
-                "predicate should return boolean (got {})",
-                tn(&out)
-            ));
+            return Err(format!("predicate should return boolean (got {})", tn(&out)));
         }
         let t = match pk {
             Pk::All | Pk::Any | Pk::None | Pk::One => Type::Bool,
@@ -880,14 +794,6 @@ impl<'e> Checker<'e> {
             Pk::GroupBy => Type::map(Type::array(elem)),
             Pk::SortBy => coll,
         };
-        Ok((
-            t,
-            Ir::Pred {
-                kind: pk,
-                coll: boxed(ci),
-                body: Some(boxed(bi)),
-                extra,
-            },
-        ))
+        Ok((t, Ir::Pred { kind: pk, coll: boxed(ci), body: Some(boxed(bi)), extra }))
     }
 }

@@ -1,4 +1,4 @@
-//! Compiled representation (a typed-checked tree) and its evaluator.
+//! Compiled representation (a type-checked tree) and its evaluator.
 //!
 //! Evaluation returns `Cow` values: variables, constants and elements of borrowed containers are
 //! returned by reference, so e.g. `result[0] >= 0.99` allocates nothing and clones no `Arc`.
@@ -72,50 +72,18 @@ pub(crate) enum Ir {
     Or(Box<Ir>, Box<Ir>),
     Coalesce(Box<Ir>, Box<Ir>),
     Cond(Box<Ir>, Box<Ir>, Box<Ir>),
-    Member {
-        base: Box<Ir>,
-        prop: Box<Ir>,
-        optional: bool,
-        zero: Value,
-    },
+    Member { base: Box<Ir>, prop: Box<Ir>, optional: bool, zero: Value },
     Chain(Box<Ir>),
-    Slice {
-        base: Box<Ir>,
-        from: Option<Box<Ir>>,
-        to: Option<Box<Ir>>,
-    },
-    Call {
-        func: Arc<Function>,
-        args: Vec<Ir>,
-    },
-    Method {
-        base: Box<Ir>,
-        name: Box<str>,
-        args: Vec<Ir>,
-        optional: bool,
-    },
-    CallValue {
-        callee: Box<Ir>,
-        args: Vec<Ir>,
-    },
-    Builtin {
-        f: Bf,
-        args: Vec<Ir>,
-    },
-    Pred {
-        kind: Pk,
-        coll: Box<Ir>,
-        body: Option<Box<Ir>>,
-        extra: Option<Box<Ir>>,
-    },
+    Slice { base: Box<Ir>, from: Option<Box<Ir>>, to: Option<Box<Ir>> },
+    Call { func: Arc<Function>, args: Vec<Ir> },
+    Method { base: Box<Ir>, name: Box<str>, args: Vec<Ir>, optional: bool },
+    CallValue { callee: Box<Ir>, args: Vec<Ir> },
+    Builtin { f: Bf, args: Vec<Ir> },
+    Pred { kind: Pk, coll: Box<Ir>, body: Option<Box<Ir>>, extra: Option<Box<Ir>> },
     Array(Vec<Ir>),
     Map(Vec<(Ir, Ir)>),
     MatchesConst(Box<Ir>, regex::Regex),
-    Let {
-        slot: usize,
-        value: Box<Ir>,
-        body: Box<Ir>,
-    },
+    Let { slot: usize, value: Box<Ir>, body: Box<Ir> },
 }
 
 impl Ir {
@@ -165,16 +133,16 @@ pub(crate) struct Ctx<'a> {
 pub(crate) const MEMORY_BUDGET: usize = 1_000_000;
 
 pub(crate) fn iface_err(v: &Value, want: &str) -> String {
-    format!(
-        "interface conversion: interface {{}} is {}, not {want}",
-        v.iface_name()
-    )
+    format!("interface conversion: interface {{}} is {}, not {want}", v.iface_name())
 }
 
 fn owned<'a>(v: Value) -> R<'a> {
     Ok(Cow::Owned(v))
 }
 
+/// Evaluates a node. Hot node kinds are handled here; everything else is delegated to small
+/// out-of-line functions so the recursive frame stays small (deep nesting, debug builds).
+#[inline]
 pub(crate) fn eval<'a>(ir: &'a Ir, cx: &mut Ctx<'a>) -> R<'a> {
     match ir {
         Ir::Const(v) => Ok(Cow::Borrowed(v)),
@@ -185,198 +153,81 @@ pub(crate) fn eval<'a>(ir: &'a Ir, cx: &mut Ctx<'a>) -> R<'a> {
                 None => Cow::Owned(Value::Nil),
             })
         }
+        Ir::Bin(op, l, r) => eval_bin(*op, l, r, cx),
+        Ir::Member { base, prop, optional, zero } => eval_member(base, prop, *optional, zero, cx),
+        Ir::And(l, r) => eval_logic(l, r, false, cx),
+        Ir::Or(l, r) => eval_logic(l, r, true, cx),
+        _ => eval_cold(ir, cx),
+    }
+}
+
+fn eval_bin<'a>(op: BinOp, l: &'a Ir, r: &'a Ir, cx: &mut Ctx<'a>) -> R<'a> {
+    let a = eval(l, cx)?;
+    let b = eval(r, cx)?;
+    binary(op, &a, &b).map(Cow::Owned).map_err(Flow::Err)
+}
+
+fn eval_logic<'a>(l: &'a Ir, r: &'a Ir, or: bool, cx: &mut Ctx<'a>) -> R<'a> {
+    let a = eval(l, cx)?;
+    match &*a {
+        Value::Bool(b) if *b == or => Ok(a),
+        Value::Bool(_) => eval(r, cx),
+        other => Err(iface_err(other, "bool").into()),
+    }
+}
+
+fn eval_member<'a>(base: &'a Ir, prop: &'a Ir, optional: bool, zero: &'a Value, cx: &mut Ctx<'a>) -> R<'a> {
+    let b = eval(base, cx)?;
+    if optional && b.is_nil() {
+        return Err(Flow::ChainNil);
+    }
+    let p = eval(prop, cx)?;
+    match b {
+        Cow::Borrowed(v) => match fetch(v, &p, zero)? {
+            Fetched::Ref(r) => Ok(Cow::Borrowed(r)),
+            Fetched::Own(o) => owned(o),
+        },
+        Cow::Owned(v) => match fetch(&v, &p, zero)? {
+            Fetched::Ref(r) => owned(r.clone()),
+            Fetched::Own(o) => owned(o),
+        },
+    }
+}
+
+#[inline(never)]
+fn eval_cold<'a>(ir: &'a Ir, cx: &mut Ctx<'a>) -> R<'a> {
+    match ir {
+        Ir::Const(_) | Ir::Var(_) | Ir::Bin(..) | Ir::Member { .. } | Ir::And(..) | Ir::Or(..) => eval(ir, cx),
         Ir::Local(i) => owned(cx.locals.get(*i).cloned().unwrap_or_default()),
-        Ir::Pointer(kind) => {
-            let Some(s) = cx.scopes.last() else {
-                return Err(Flow::Err("cannot use pointer accessor outside predicate".into()));
-            };
-            owned(match kind {
-                PointerKind::Item => s.items.get(s.index).cloned().ok_or_else(|| {
-                    format!(
-                        "runtime error: index out of range [{}] with length {}",
-                        s.index,
-                        s.items.len()
-                    )
-                })?,
-                PointerKind::Index => Value::Int(s.index as i64),
-                PointerKind::Acc => s.acc.clone(),
-            })
-        }
-        Ir::Not(x) => {
-            let v = eval(x, cx)?;
-            match &*v {
-                Value::Bool(b) => owned(Value::Bool(!b)),
-                other => Err(iface_err(other, "bool").into()),
-            }
-        }
-        Ir::Neg(x) => {
-            let v = eval(x, cx)?;
-            owned(match &*v {
-                Value::Int(i) => Value::Int(i.wrapping_neg()),
-                Value::Float(f) => Value::Float(-f),
-                other => {
-                    return Err(format!("invalid operation: - {}", other.go_type_name()).into());
-                }
-            })
-        }
-        Ir::Bin(op, l, r) => {
-            let a = eval(l, cx)?;
-            let b = eval(r, cx)?;
-            binary(*op, &a, &b).map(Cow::Owned).map_err(Flow::Err)
-        }
-        Ir::And(l, r) => {
-            let a = eval(l, cx)?;
-            match &*a {
-                Value::Bool(false) => Ok(a),
-                Value::Bool(true) => eval(r, cx),
-                other => Err(iface_err(other, "bool").into()),
-            }
-        }
-        Ir::Or(l, r) => {
-            let a = eval(l, cx)?;
-            match &*a {
-                Value::Bool(true) => Ok(a),
-                Value::Bool(false) => eval(r, cx),
-                other => Err(iface_err(other, "bool").into()),
-            }
-        }
+        Ir::Pointer(kind) => eval_pointer(*kind, cx),
+        Ir::Not(x) => eval_not(x, cx),
+        Ir::Neg(x) => eval_neg(x, cx),
         Ir::Coalesce(l, r) => {
             let a = eval(l, cx)?;
             if a.is_nil() { eval(r, cx) } else { Ok(a) }
         }
         Ir::Cond(c, a, b) => {
-            let v = eval(c, cx)?;
-            match &*v {
-                Value::Bool(true) => eval(a, cx),
-                Value::Bool(false) => eval(b, cx),
-                other => Err(iface_err(other, "bool").into()),
-            }
-        }
-        Ir::Member {
-            base,
-            prop,
-            optional,
-            zero,
-        } => {
-            let b = eval(base, cx)?;
-            if *optional && b.is_nil() {
-                return Err(Flow::ChainNil);
-            }
-            let p = eval(prop, cx)?;
-            match b {
-                Cow::Borrowed(v) => match fetch(v, &p, zero)? {
-                    Fetched::Ref(r) => Ok(Cow::Borrowed(r)),
-                    Fetched::Own(o) => owned(o),
-                },
-                Cow::Owned(v) => match fetch(&v, &p, zero)? {
-                    Fetched::Ref(r) => owned(r.clone()),
-                    Fetched::Own(o) => owned(o),
-                },
+            if eval_cond(c, cx)? {
+                eval(a, cx)
+            } else {
+                eval(b, cx)
             }
         }
         Ir::Chain(x) => match eval(x, cx) {
             Err(Flow::ChainNil) => owned(Value::Nil),
             other => other,
         },
-        Ir::Slice { base, from, to } => {
-            let b = eval(base, cx)?;
-            let to = match to {
-                Some(t) => eval(t, cx)?.into_owned(),
-                None => Value::Int(builtins::len(&b)?),
-            };
-            let from = match from {
-                Some(f) => eval(f, cx)?.into_owned(),
-                None => Value::Int(0),
-            };
-            slice(&b, &from, &to).map(Cow::Owned).map_err(Flow::Err)
+        Ir::Slice { base, from, to } => eval_slice(base, from.as_deref(), to.as_deref(), cx),
+        Ir::Call { func, args } => eval_call(func, args, cx),
+        Ir::Method { base, name, args, optional } => eval_method(base, name, args, *optional, cx),
+        Ir::CallValue { callee, args } => eval_call_value(callee, args, cx),
+        Ir::Builtin { f, args } => eval_builtin(f, args, cx),
+        Ir::Pred { kind, coll, body, extra } => {
+            predicate(*kind, coll, body.as_deref(), extra.as_deref(), cx).map(Cow::Owned)
         }
-        Ir::Call { func, args } => {
-            let vals = eval_args(args, cx)?;
-            let n_params = func.params.len();
-            for (i, v) in vals.iter().enumerate() {
-                let p = if func.variadic && i + 1 >= n_params {
-                    func.params.last()
-                } else {
-                    func.params.get(i)
-                };
-                if let Some(p) = p
-                    && !p.accepts(v)
-                {
-                    return Err(iface_err(v, &p.to_string()).into());
-                }
-            }
-            let env: &'a Env = cx.env;
-            (func.call)(&vals, env).map(Cow::Owned).map_err(Flow::Err)
-        }
-        Ir::Method {
-            base,
-            name,
-            args,
-            optional,
-        } => {
-            let vals = eval_args(args, cx)?;
-            let b = eval(base, cx)?;
-            if *optional && b.is_nil() {
-                return Err(Flow::ChainNil);
-            }
-            builtins::call_method(&b, name, &vals)
-                .map(Cow::Owned)
-                .map_err(Flow::Err)
-        }
-        Ir::CallValue { callee, args } => {
-            eval_args(args, cx)?;
-            let c = eval(callee, cx)?;
-            Err(Flow::Err(if c.is_nil() {
-                "invalid operation: cannot call nil".into()
-            } else {
-                format!(
-                    "invalid operation: cannot call non-function of type {}",
-                    c.go_type_name()
-                )
-            }))
-        }
-        Ir::Builtin { f, args } => {
-            let vals = eval_args(args, cx)?;
-            let env: &'a Env = cx.env;
-            builtins::call(f, &vals, env)
-                .map(Cow::Owned)
-                .map_err(Flow::Err)
-        }
-        Ir::Pred {
-            kind,
-            coll,
-            body,
-            extra,
-        } => predicate(*kind, coll, body.as_deref(), extra.as_deref(), cx).map(Cow::Owned),
-        Ir::Array(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            for it in items {
-                out.push(eval(it, cx)?.into_owned());
-            }
-            owned(Value::Array(out.into()))
-        }
-        Ir::Map(pairs) => {
-            let mut m = std::collections::BTreeMap::new();
-            for (k, v) in pairs {
-                let key = eval(k, cx)?;
-                let val = eval(v, cx)?.into_owned();
-                match &*key {
-                    Value::String(s) => {
-                        m.insert(s.to_string(), val);
-                    }
-                    other => return Err(iface_err(other, "string").into()),
-                }
-            }
-            owned(Value::Map(Arc::new(m)))
-        }
-        Ir::MatchesConst(x, re) => {
-            let v = eval(x, cx)?;
-            match &*v {
-                Value::Nil => owned(Value::Bool(false)),
-                Value::String(s) => owned(Value::Bool(re.is_match(s))),
-                other => Err(iface_err(other, "[]uint8").into()),
-            }
-        }
+        Ir::Array(items) => eval_array(items, cx),
+        Ir::Map(pairs) => eval_map(pairs, cx),
+        Ir::MatchesConst(x, re) => eval_matches_const(x, re, cx),
         Ir::Let { slot, value, body } => {
             let v = eval(value, cx)?.into_owned();
             if cx.locals.len() <= *slot {
@@ -385,6 +236,146 @@ pub(crate) fn eval<'a>(ir: &'a Ir, cx: &mut Ctx<'a>) -> R<'a> {
             cx.locals[*slot] = v;
             eval(body, cx)
         }
+    }
+}
+
+fn eval_pointer<'a>(kind: PointerKind, cx: &mut Ctx<'a>) -> R<'a> {
+    let Some(s) = cx.scopes.last() else {
+        return Err(Flow::Err("cannot use pointer accessor outside predicate".into()));
+    };
+    owned(match kind {
+        PointerKind::Item => {
+            s.items.get(s.index).cloned().ok_or_else(|| {
+                format!("runtime error: index out of range [{}] with length {}", s.index, s.items.len())
+            })?
+        }
+        PointerKind::Index => Value::Int(s.index as i64),
+        PointerKind::Acc => s.acc.clone(),
+    })
+}
+
+fn eval_not<'a>(x: &'a Ir, cx: &mut Ctx<'a>) -> R<'a> {
+    let v = eval(x, cx)?;
+    match &*v {
+        Value::Bool(b) => owned(Value::Bool(!b)),
+        other => Err(iface_err(other, "bool").into()),
+    }
+}
+
+fn eval_neg<'a>(x: &'a Ir, cx: &mut Ctx<'a>) -> R<'a> {
+    let v = eval(x, cx)?;
+    owned(match &*v {
+        Value::Int(i) => Value::Int(i.wrapping_neg()),
+        Value::Float(f) => Value::Float(-f),
+        other => {
+            return Err(format!("invalid operation: - {}", other.go_type_name()).into());
+        }
+    })
+}
+
+fn eval_cond<'a>(c: &'a Ir, cx: &mut Ctx<'a>) -> Result<bool, Flow> {
+    let v = eval(c, cx)?;
+    match &*v {
+        Value::Bool(b) => Ok(*b),
+        other => Err(iface_err(other, "bool").into()),
+    }
+}
+
+fn eval_slice<'a>(base: &'a Ir, from: Option<&'a Ir>, to: Option<&'a Ir>, cx: &mut Ctx<'a>) -> R<'a> {
+    let b = eval(base, cx)?;
+    let to = match to {
+        Some(t) => eval(t, cx)?.into_owned(),
+        None => Value::Int(builtins::len(&b)?),
+    };
+    let from = match from {
+        Some(f) => eval(f, cx)?.into_owned(),
+        None => Value::Int(0),
+    };
+    slice(&b, &from, &to).map(Cow::Owned).map_err(Flow::Err)
+}
+
+fn check_params(func: &Function, vals: &[Value]) -> Result<(), Flow> {
+    let n_params = func.params.len();
+    for (i, v) in vals.iter().enumerate() {
+        let p = if func.variadic && i + 1 >= n_params { func.params.last() } else { func.params.get(i) };
+        if let Some(p) = p
+            && !p.accepts(v)
+        {
+            return Err(iface_err(v, &p.to_string()).into());
+        }
+    }
+    Ok(())
+}
+
+fn eval_call<'a>(func: &'a Arc<Function>, args: &'a [Ir], cx: &mut Ctx<'a>) -> R<'a> {
+    let env: &'a Env = cx.env;
+    if let [arg] = args {
+        let v = eval(arg, cx)?;
+        let vals = std::slice::from_ref(&*v);
+        check_params(func, vals)?;
+        return (func.call)(vals, env).map(Cow::Owned).map_err(Flow::Err);
+    }
+    let vals = eval_args(args, cx)?;
+    check_params(func, &vals)?;
+    (func.call)(&vals, env).map(Cow::Owned).map_err(Flow::Err)
+}
+
+fn eval_method<'a>(base: &'a Ir, name: &'a str, args: &'a [Ir], optional: bool, cx: &mut Ctx<'a>) -> R<'a> {
+    let vals = eval_args(args, cx)?;
+    let b = eval(base, cx)?;
+    if optional && b.is_nil() {
+        return Err(Flow::ChainNil);
+    }
+    builtins::call_method(&b, name, &vals).map(Cow::Owned).map_err(Flow::Err)
+}
+
+fn eval_call_value<'a>(callee: &'a Ir, args: &'a [Ir], cx: &mut Ctx<'a>) -> R<'a> {
+    eval_args(args, cx)?;
+    let c = eval(callee, cx)?;
+    Err(Flow::Err(if c.is_nil() {
+        "invalid operation: cannot call nil".into()
+    } else {
+        format!("invalid operation: cannot call non-function of type {}", c.go_type_name())
+    }))
+}
+
+fn eval_builtin<'a>(f: &'a Bf, args: &'a [Ir], cx: &mut Ctx<'a>) -> R<'a> {
+    let env: &'a Env = cx.env;
+    if let [arg] = args {
+        // Fast path: no argument vector, no clone of the (possibly borrowed) argument.
+        let v = eval(arg, cx)?;
+        return builtins::call(f, std::slice::from_ref(&*v), env).map(Cow::Owned).map_err(Flow::Err);
+    }
+    let vals = eval_args(args, cx)?;
+    builtins::call(f, &vals, env).map(Cow::Owned).map_err(Flow::Err)
+}
+
+fn eval_array<'a>(items: &'a [Ir], cx: &mut Ctx<'a>) -> R<'a> {
+    let out = eval_args(items, cx)?;
+    owned(Value::Array(out.into()))
+}
+
+fn eval_map<'a>(pairs: &'a [(Ir, Ir)], cx: &mut Ctx<'a>) -> R<'a> {
+    let mut m = std::collections::BTreeMap::new();
+    for (k, v) in pairs {
+        let key = eval(k, cx)?;
+        let val = eval(v, cx)?.into_owned();
+        match &*key {
+            Value::String(s) => {
+                m.insert(s.to_string(), val);
+            }
+            other => return Err(iface_err(other, "string").into()),
+        }
+    }
+    owned(Value::Map(Arc::new(m)))
+}
+
+fn eval_matches_const<'a>(x: &'a Ir, re: &'a regex::Regex, cx: &mut Ctx<'a>) -> R<'a> {
+    let v = eval(x, cx)?;
+    match &*v {
+        Value::Nil => owned(Value::Bool(false)),
+        Value::String(s) => owned(Value::Bool(re.is_match(s))),
+        other => Err(iface_err(other, "[]uint8").into()),
     }
 }
 
@@ -438,10 +429,7 @@ pub(crate) fn fetch<'v>(from: &'v Value, key: &Value, zero: &'v Value) -> Result
                 other.go_type_name()
             )),
         },
-        other => Err(format!(
-            "cannot fetch {key} from {}",
-            other.go_type_name()
-        )),
+        other => Err(format!("cannot fetch {key} from {}", other.go_type_name())),
     }
 }
 
@@ -449,9 +437,7 @@ fn index(i: i64, len: usize) -> Result<usize, String> {
     let l = len as i64;
     let idx = if i < 0 { l.wrapping_add(i) } else { i };
     if idx < 0 || idx >= l {
-        return Err(format!(
-            "index out of range: {idx} (array length is {l})"
-        ));
+        return Err(format!("index out of range: {idx} (array length is {l})"));
     }
     Ok(idx as usize)
 }
@@ -508,10 +494,7 @@ fn equal_depth(a: &Value, b: &Value, depth: usize) -> bool {
         (Value::Duration(x), Value::Duration(y)) => x == y,
         (Value::Nil, Value::Nil) => true,
         (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .zip(y.iter())
-                    .all(|(p, q)| equal_depth(p, q, depth + 1))
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| equal_depth(p, q, depth + 1))
         }
         (Value::Map(_), Value::Map(_)) => deep_equal(a, b, depth),
         _ => false,
@@ -526,17 +509,10 @@ fn deep_equal(a: &Value, b: &Value, depth: usize) -> bool {
     match (a, b) {
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .zip(y.iter())
-                    .all(|(p, q)| deep_equal(p, q, depth + 1))
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| deep_equal(p, q, depth + 1))
         }
         (Value::Map(x), Value::Map(y)) => {
-            x.len() == y.len()
-                && x.iter().all(|(k, v)| {
-                    y.get(k)
-                        .is_some_and(|w| deep_equal(v, w, depth + 1))
-                })
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| deep_equal(v, w, depth + 1)))
         }
         _ => a == b,
     }
@@ -550,9 +526,7 @@ pub(crate) fn compare(a: &Value, b: &Value) -> Option<Option<Ordering>> {
         (Value::Float(x), Value::Int(y)) => x.partial_cmp(&(*y as f64)),
         (Value::Float(x), Value::Float(y)) => x.partial_cmp(y),
         (Value::String(x), Value::String(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
-        (Value::Time(x), Value::Time(y)) | (Value::Duration(x), Value::Duration(y)) => {
-            Some(x.cmp(y))
-        }
+        (Value::Time(x), Value::Time(y)) | (Value::Duration(x), Value::Duration(y)) => Some(x.cmp(y)),
         _ => return None,
     })
 }
@@ -573,12 +547,7 @@ fn op_symbol(op: BinOp) -> &'static str {
 }
 
 fn mismatch(op: BinOp, a: &Value, b: &Value) -> String {
-    format!(
-        "invalid operation: {} {} {}",
-        a.go_type_name(),
-        op_symbol(op),
-        b.go_type_name()
-    )
+    format!("invalid operation: {} {} {}", a.go_type_name(), op_symbol(op), b.go_type_name())
 }
 
 /// Go `runtime.Less` (and friends) as a boolean for the given comparison operator.
@@ -682,10 +651,7 @@ pub(crate) fn contains_in(needle: &Value, haystack: &Value) -> Result<bool, Stri
                 other.go_type_name()
             )),
         },
-        other => Err(format!(
-            "operator \"in\" not defined on {}",
-            other.go_type_name()
-        )),
+        other => Err(format!("operator \"in\" not defined on {}", other.go_type_name())),
     }
 }
 
@@ -694,9 +660,7 @@ pub(crate) fn binary(op: BinOp, a: &Value, b: &Value) -> Result<Value, String> {
         BinOp::Eq => Ok(Value::Bool(equal(a, b))),
         BinOp::Ne => Ok(Value::Bool(!equal(a, b))),
         BinOp::Lt | BinOp::Gt | BinOp::Le | BinOp::Ge => compare_op(op, a, b).map(Value::Bool),
-        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod | BinOp::Pow => {
-            arith(op, a, b)
-        }
+        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod | BinOp::Pow => arith(op, a, b),
         BinOp::In => contains_in(a, b).map(Value::Bool),
         BinOp::Matches => {
             if a.is_nil() || b.is_nil() {
@@ -741,12 +705,8 @@ pub(crate) fn binary(op: BinOp, a: &Value, b: &Value) -> Result<Value, String> {
 pub(crate) fn compile_regex(pattern: &str) -> Result<regex::Regex, String> {
     regex::Regex::new(pattern).map_err(|e| {
         let msg = e.to_string();
-        let detail = msg
-            .lines()
-            .rev()
-            .find_map(|l| l.trim().strip_prefix("error: "))
-            .unwrap_or(msg.as_str())
-            .to_string();
+        let detail =
+            msg.lines().rev().find_map(|l| l.trim().strip_prefix("error: ")).unwrap_or(msg.as_str()).to_string();
         format!("error parsing regexp: {detail}: `{pattern}`")
     })
 }
@@ -766,10 +726,7 @@ fn collection_items(v: Value) -> Result<Arc<[Value]>, String> {
         Value::Map(m) if m.is_empty() => Ok(Arc::from(Vec::new())),
         Value::Map(_) => Err("reflect: call of reflect.Value.Index on map Value".into()),
         Value::Nil => Err("reflect: call of reflect.Value.Len on zero Value".into()),
-        other => Err(format!(
-            "reflect: call of reflect.Value.Len on {} Value",
-            other.reflect_kind()
-        )),
+        other => Err(format!("reflect: call of reflect.Value.Len on {} Value", other.reflect_kind())),
     }
 }
 
@@ -781,11 +738,7 @@ fn predicate<'a>(
     cx: &mut Ctx<'a>,
 ) -> Result<Value, Flow> {
     let items = collection_items(eval(coll, cx)?.into_owned())?;
-    cx.scopes.push(Scope {
-        items: items.clone(),
-        index: 0,
-        acc: Value::Nil,
-    });
+    cx.scopes.push(Scope { items: items.clone(), index: 0, acc: Value::Nil });
     let result = run_predicate(kind, &items, body, extra, cx);
     cx.scopes.pop();
     result
@@ -841,11 +794,7 @@ fn run_predicate<'a>(
                     count += 1;
                 }
             }
-            Ok(if kind == Pk::One {
-                Value::Bool(count == 1)
-            } else {
-                Value::Int(count)
-            })
+            Ok(if kind == Pk::One { Value::Bool(count == 1) } else { Value::Int(count) })
         }
         Pk::Filter => {
             let mut out = Vec::new();
@@ -878,39 +827,22 @@ fn run_predicate<'a>(
             for i in 0..n {
                 set_index(cx, i);
                 if body_bool(body, items, i, cx)? {
-                    return Ok(if kind == Pk::Find {
-                        items[i].clone()
-                    } else {
-                        Value::Int(i as i64)
-                    });
+                    return Ok(if kind == Pk::Find { items[i].clone() } else { Value::Int(i as i64) });
                 }
             }
-            Ok(if kind == Pk::Find {
-                Value::Nil
-            } else {
-                Value::Int(-1)
-            })
+            Ok(if kind == Pk::Find { Value::Nil } else { Value::Int(-1) })
         }
         Pk::FindLast | Pk::FindLastIndex => {
             for i in (0..n).rev() {
                 set_index(cx, i);
                 if body_bool(body, items, i, cx)? {
-                    return Ok(if kind == Pk::FindLast {
-                        items[i].clone()
-                    } else {
-                        Value::Int(i as i64)
-                    });
+                    return Ok(if kind == Pk::FindLast { items[i].clone() } else { Value::Int(i as i64) });
                 }
             }
-            Ok(if kind == Pk::FindLast {
-                Value::Nil
-            } else {
-                Value::Int(-1)
-            })
+            Ok(if kind == Pk::FindLast { Value::Nil } else { Value::Int(-1) })
         }
         Pk::GroupBy => {
-            let mut groups: std::collections::BTreeMap<String, Vec<Value>> =
-                std::collections::BTreeMap::new();
+            let mut groups: std::collections::BTreeMap<String, Vec<Value>> = std::collections::BTreeMap::new();
             for i in 0..n {
                 set_index(cx, i);
                 let key = body_value(body, items, i, cx)?;
@@ -921,17 +853,9 @@ fn run_predicate<'a>(
                     )
                     .into());
                 }
-                groups
-                    .entry(key.to_string())
-                    .or_default()
-                    .push(items[i].clone());
+                groups.entry(key.to_string()).or_default().push(items[i].clone());
             }
-            Ok(Value::Map(Arc::new(
-                groups
-                    .into_iter()
-                    .map(|(k, v)| (k, Value::Array(v.into())))
-                    .collect(),
-            )))
+            Ok(Value::Map(Arc::new(groups.into_iter().map(|(k, v)| (k, Value::Array(v.into()))).collect())))
         }
         Pk::SortBy => {
             let mut keyed = Vec::with_capacity(n);
@@ -965,9 +889,10 @@ fn run_predicate<'a>(
                     0
                 }
                 None => {
-                    let first = items.first().cloned().ok_or_else(|| {
-                        "runtime error: index out of range [0] with length 0".to_string()
-                    })?;
+                    let first = items
+                        .first()
+                        .cloned()
+                        .ok_or_else(|| "runtime error: index out of range [0] with length 0".to_string())?;
                     if let Some(s) = cx.scopes.last_mut() {
                         s.acc = first;
                     }

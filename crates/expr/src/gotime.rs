@@ -86,10 +86,7 @@ pub(crate) fn parse_duration(orig: &str) -> Result<i64, String> {
             i += 1;
         }
         if i == 0 {
-            return Err(format!(
-                "time: missing unit in duration {}",
-                go_quote(orig)
-            ));
+            return Err(format!("time: missing unit in duration {}", go_quote(orig)));
         }
         let u = String::from_utf8_lossy(&s[..i]).into_owned();
         s = &s[i..];
@@ -101,11 +98,7 @@ pub(crate) fn parse_duration(orig: &str) -> Result<i64, String> {
             "m" => 60_000_000_000,
             "h" => 3_600_000_000_000,
             _ => {
-                return Err(format!(
-                    "time: unknown unit {} in duration {}",
-                    go_quote(&u),
-                    go_quote(orig)
-                ));
+                return Err(format!("time: unknown unit {} in duration {}", go_quote(&u), go_quote(orig)));
             }
         };
         if v > LIMIT / unit {
@@ -265,15 +258,7 @@ pub(crate) fn civil(t: i64) -> Civil {
     }
 }
 
-const LONG_DAYS: [&str; 7] = [
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-];
+const LONG_DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 const LONG_MONTHS: [&str; 12] = [
     "January",
     "February",
@@ -369,14 +354,9 @@ fn next_std_chunk(layout: &[u8]) -> (usize, Option<Std>, usize) {
             }
             b'0' => {
                 if i + 1 < n && (b'1'..=b'6').contains(&layout[i + 1]) {
-                    let std = [
-                        Std::ZeroMonth,
-                        Std::ZeroDay,
-                        Std::ZeroHour12,
-                        Std::ZeroMinute,
-                        Std::ZeroSecond,
-                        Std::Year,
-                    ][usize::from(layout[i + 1] - b'1')];
+                    let std =
+                        [Std::ZeroMonth, Std::ZeroDay, Std::ZeroHour12, Std::ZeroMinute, Std::ZeroSecond, Std::Year]
+                            [usize::from(layout[i + 1] - b'1')];
                     return (i, Some(std), i + 2);
                 }
                 if has(i, "002") {
@@ -449,11 +429,7 @@ fn next_std_chunk(layout: &[u8]) -> (usize, Option<Std>, usize) {
                 }
                 if !is_digit_at(layout, j) {
                     let digits = j - (i + 1);
-                    let std = if ch == b'9' {
-                        Std::FracSecond9(digits)
-                    } else {
-                        Std::FracSecond0(digits)
-                    };
+                    let std = if ch == b'9' { Std::FracSecond9(digits) } else { Std::FracSecond0(digits) };
                     return (i, Some(std), j);
                 }
             }
@@ -477,10 +453,7 @@ fn getnum(s: &[u8], fixed: bool) -> Option<(i64, &[u8])> {
         }
         return Some((i64::from(s[0] - b'0'), &s[1..]));
     }
-    Some((
-        i64::from(s[0] - b'0') * 10 + i64::from(s[1] - b'0'),
-        &s[2..],
-    ))
+    Some((i64::from(s[0] - b'0') * 10 + i64::from(s[1] - b'0'), &s[2..]))
 }
 
 fn getnum3(s: &[u8], fixed: bool) -> Option<(i64, &[u8])> {
@@ -602,11 +575,7 @@ pub(crate) fn parse(layout_str: &str, value_str: &str) -> Result<i64, String> {
         };
         let Some(std) = std else {
             if !value.is_empty() {
-                return Err(format!(
-                    "parsing time {}: extra text: {}",
-                    go_quote(value_str),
-                    go_quote(&lossy(value))
-                ));
+                return Err(format!("parsing time {}: extra text: {}", go_quote(value_str), go_quote(&lossy(value))));
             }
             break;
         };
@@ -709,10 +678,7 @@ pub(crate) fn parse(layout_str: &str, value_str: &str) -> Result<i64, String> {
                         range = Some("second");
                         return Some(());
                     }
-                    if value.len() >= 2
-                        && matches!(value[0], b'.' | b',')
-                        && is_digit_at(value, 1)
-                    {
+                    if value.len() >= 2 && matches!(value[0], b'.' | b',') && is_digit_at(value, 1) {
                         let (_, next, _) = next_std_chunk(layout);
                         if matches!(next, Some(Std::FracSecond0(_) | Std::FracSecond9(_))) {
                             return Some(());
@@ -728,11 +694,7 @@ pub(crate) fn parse(layout_str: &str, value_str: &str) -> Result<i64, String> {
                 Std::PM | Std::Pm => {
                     let p = value.get(..2)?;
                     value = &value[2..];
-                    let (pm_s, am_s): (&[u8], &[u8]) = if std == Std::PM {
-                        (b"PM", b"AM")
-                    } else {
-                        (b"pm", b"am")
-                    };
+                    let (pm_s, am_s): (&[u8], &[u8]) = if std == Std::PM { (b"PM", b"AM") } else { (b"pm", b"am") };
                     if p == pm_s {
                         pm = true;
                     } else if p == am_s {
@@ -784,16 +746,14 @@ pub(crate) fn parse(layout_str: &str, value_str: &str) -> Result<i64, String> {
                             if value.len() < 9 || value[3] != b':' || value[6] != b':' {
                                 return None;
                             }
-                            (sign, hh, mm, ss) =
-                                (value[0], &value[1..3], &value[4..6], &value[7..9]);
+                            (sign, hh, mm, ss) = (value[0], &value[1..3], &value[4..6], &value[7..9]);
                             value = &value[9..];
                         }
                         Std::Iso8601SecondsTz | Std::NumSecondsTz => {
                             if value.len() < 7 {
                                 return None;
                             }
-                            (sign, hh, mm, ss) =
-                                (value[0], &value[1..3], &value[3..5], &value[5..7]);
+                            (sign, hh, mm, ss) = (value[0], &value[1..3], &value[3..5], &value[5..7]);
                             value = &value[7..];
                         }
                         _ => {
@@ -840,10 +800,7 @@ pub(crate) fn parse(layout_str: &str, value_str: &str) -> Result<i64, String> {
                     value = &value[ndigit..];
                 }
                 Std::FracSecond9(_) => {
-                    if value.len() < 2
-                        || !matches!(value[0], b'.' | b',')
-                        || !value[1].is_ascii_digit()
-                    {
+                    if value.len() < 2 || !matches!(value[0], b'.' | b',') || !value[1].is_ascii_digit() {
                         return Some(());
                     }
                     let mut i = 0;
@@ -876,10 +833,7 @@ pub(crate) fn parse(layout_str: &str, value_str: &str) -> Result<i64, String> {
         let days = days_from_civil(year, 1, 1) + yday - 1;
         let (_, m, d) = civil_from_days(days);
         if month >= 0 && month != m || day >= 0 && day != d {
-            return Err(format!(
-                "parsing time {}: day-of-year does not match month",
-                go_quote(value_str)
-            ));
+            return Err(format!("parsing time {}: day-of-year does not match month", go_quote(value_str)));
         }
         month = m;
         day = d;
@@ -892,19 +846,13 @@ pub(crate) fn parse(layout_str: &str, value_str: &str) -> Result<i64, String> {
         }
     }
     if day < 1 || day > days_in(month, year) {
-        return Err(format!(
-            "parsing time {}: day out of range",
-            go_quote(value_str)
-        ));
+        return Err(format!("parsing time {}: day out of range", go_quote(value_str)));
     }
     let days = i128::from(days_from_civil(year, month, day));
     let secs = days * 86_400 + i128::from(hour * 3600 + min * 60 + sec) - i128::from(offset);
     let nanos = secs * i128::from(NANOS_PER_SEC) + i128::from(nsec);
     i64::try_from(nanos).map_err(|_| {
-        format!(
-            "parsing time {}: year {year} is outside the supported range 1678-2261",
-            go_quote(value_str)
-        )
+        format!("parsing time {}: year {year} is outside the supported range 1678-2261", go_quote(value_str))
     })
 }
 
@@ -1015,18 +963,9 @@ mod tests {
         assert_eq!(parse_duration("-2ms"), Ok(-2_000_000));
         assert_eq!(parse_duration("0"), Ok(0));
         assert_eq!(parse_duration("300us"), Ok(300_000));
-        assert_eq!(
-            parse_duration("abc"),
-            Err("time: invalid duration \"abc\"".into())
-        );
-        assert_eq!(
-            parse_duration("5"),
-            Err("time: missing unit in duration \"5\"".into())
-        );
-        assert_eq!(
-            parse_duration("5x"),
-            Err("time: unknown unit \"x\" in duration \"5x\"".into())
-        );
+        assert_eq!(parse_duration("abc"), Err("time: invalid duration \"abc\"".into()));
+        assert_eq!(parse_duration("5"), Err("time: missing unit in duration \"5\"".into()));
+        assert_eq!(parse_duration("5x"), Err("time: unknown unit \"x\" in duration \"5x\"".into()));
         assert_eq!(format_duration(0), "0s");
         assert_eq!(format_duration(3_600 * NANOS_PER_SEC), "1h0m0s");
         assert_eq!(format_duration(90 * NANOS_PER_SEC), "1m30s");
@@ -1048,22 +987,13 @@ mod tests {
         assert_eq!(t3 - t, 250_000_000);
         assert_eq!(rfc3339_nano(t3), "2024-03-01T12:30:00.25Z");
         assert_eq!(parse("2006-01-02", "1970-01-02"), Ok(86_400 * NANOS_PER_SEC));
-        assert_eq!(
-            parse("2006-01-02", "2024-13-01"),
-            Err("parsing time \"2024-13-01\": month out of range".into())
-        );
-        assert_eq!(
-            parse("2006-01-02", "2024-02-30"),
-            Err("parsing time \"2024-02-30\": day out of range".into())
-        );
+        assert_eq!(parse("2006-01-02", "2024-13-01"), Err("parsing time \"2024-13-01\": month out of range".into()));
+        assert_eq!(parse("2006-01-02", "2024-02-30"), Err("parsing time \"2024-02-30\": day out of range".into()));
         assert_eq!(
             parse("2006-01-02", "x"),
             Err("parsing time \"x\" as \"2006-01-02\": cannot parse \"x\" as \"2006\"".into())
         );
-        assert_eq!(
-            parse("2006-01-02", "2024-01-01x"),
-            Err("parsing time \"2024-01-01x\": extra text: \"x\"".into())
-        );
+        assert_eq!(parse("2006-01-02", "2024-01-01x"), Err("parsing time \"2024-01-01x\": extra text: \"x\"".into()));
         let rfc1123 = parse("Mon, 02 Jan 2006 15:04:05 MST", "Fri, 01 Mar 2024 12:30:00 GMT");
         assert_eq!(rfc1123, Ok(t));
         assert_eq!(format(t, "Jan 2, 2006 at 3:04pm (MST)"), "Mar 1, 2024 at 12:30pm (UTC)");

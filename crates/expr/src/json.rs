@@ -31,10 +31,7 @@ fn write_value(v: &Value, out: &mut String, depth: usize) -> Result<(), String> 
         Value::Duration(d) => out.push_str(&d.to_string()),
         Value::Float(f) => {
             if !f.is_finite() {
-                return Err(format!(
-                    "json: unsupported value: {}",
-                    crate::value::format_float_g(*f)
-                ));
+                return Err(format!("json: unsupported value: {}", crate::value::format_float_g(*f)));
             }
             out.push_str(&format_float_json(*f));
         }
@@ -100,10 +97,7 @@ fn write_string(s: &str, out: &mut String) {
 }
 
 pub(crate) fn from_json(s: &str) -> Result<Value, String> {
-    let mut p = JsonParser {
-        b: s.as_bytes(),
-        pos: 0,
-    };
+    let mut p = JsonParser { b: s.as_bytes(), pos: 0 };
     p.ws();
     if p.pos >= p.b.len() {
         return Err("unexpected end of JSON input".into());
@@ -111,10 +105,7 @@ pub(crate) fn from_json(s: &str) -> Result<Value, String> {
     let v = p.value(0)?;
     p.ws();
     if p.pos < p.b.len() {
-        return Err(format!(
-            "invalid character {} after top-level value",
-            p.quote_char()
-        ));
+        return Err(format!("invalid character {} after top-level value", p.quote_char()));
     }
     Ok(v)
 }
@@ -217,10 +208,7 @@ impl JsonParser<'_> {
             b'f' => self.literal("false", Value::Bool(false)),
             b'n' => self.literal("null", Value::Nil),
             b'-' | b'0'..=b'9' => self.number(),
-            _ => Err(format!(
-                "invalid character {} looking for beginning of value",
-                self.quote_char()
-            )),
+            _ => Err(format!("invalid character {} looking for beginning of value", self.quote_char())),
         }
     }
 
@@ -278,9 +266,7 @@ impl JsonParser<'_> {
         let text = std::str::from_utf8(&self.b[start..self.pos]).unwrap_or("0");
         match text.parse::<f64>() {
             Ok(f) if f.is_finite() => Ok(Value::Float(f)),
-            _ => Err(format!(
-                "json: cannot unmarshal number {text} into Go value of type float64"
-            )),
+            _ => Err(format!("json: cannot unmarshal number {text} into Go value of type float64")),
         }
     }
 
@@ -319,10 +305,7 @@ impl JsonParser<'_> {
                     }
                     if e != b'u' {
                         self.pos -= 1;
-                        return Err(format!(
-                            "invalid character {} in string escape code",
-                            self.quote_char()
-                        ));
+                        return Err(format!("invalid character {} in string escape code", self.quote_char()));
                     }
                     let mut cp = self.hex4()?;
                     if (0xD800..0xDC00).contains(&cp)
@@ -343,10 +326,7 @@ impl JsonParser<'_> {
                     out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
                 }
                 c if c < 0x20 => {
-                    return Err(format!(
-                        "invalid character {} in string literal",
-                        self.quote_char()
-                    ));
+                    return Err(format!("invalid character {} in string literal", self.quote_char()));
                 }
                 c => {
                     out.push(c);
@@ -363,10 +343,7 @@ impl JsonParser<'_> {
                 return Err("unexpected end of JSON input".into());
             };
             let Some(d) = (h as char).to_digit(16) else {
-                return Err(format!(
-                    "invalid character {} in \\u hexadecimal character escape",
-                    self.quote_char()
-                ));
+                return Err(format!("invalid character {} in \\u hexadecimal character escape", self.quote_char()));
             };
             v = v * 16 + d;
             self.pos += 1;
@@ -392,21 +369,12 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert_eq!(
-            from_json("x").unwrap_err(),
-            "invalid character 'x' looking for beginning of value"
-        );
+        assert_eq!(from_json("x").unwrap_err(), "invalid character 'x' looking for beginning of value");
         assert_eq!(from_json("[1,").unwrap_err(), "unexpected end of JSON input");
         assert_eq!(from_json("").unwrap_err(), "unexpected end of JSON input");
-        assert_eq!(
-            from_json("1 2").unwrap_err(),
-            "invalid character '2' after top-level value"
-        );
+        assert_eq!(from_json("1 2").unwrap_err(), "invalid character '2' after top-level value");
         let deep = "[".repeat(100_000);
         assert!(from_json(&deep).is_err());
-        assert_eq!(
-            to_json(&Value::Float(f64::NAN)).unwrap_err(),
-            "json: unsupported value: NaN"
-        );
+        assert_eq!(to_json(&Value::Float(f64::NAN)).unwrap_err(), "json: unsupported value: NaN");
     }
 }

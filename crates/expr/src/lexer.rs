@@ -79,13 +79,7 @@ enum State {
 
 /// Splits the source into tokens. The error string is the first lexing error.
 pub(crate) fn lex(source: &str) -> Result<Vec<Token>, String> {
-    let mut l = Lexer {
-        src: source.chars().collect(),
-        start: 0,
-        end: 0,
-        tokens: Vec::new(),
-        err: None,
-    };
+    let mut l = Lexer { src: source.chars().collect(), start: 0, end: 0, tokens: Vec::new(), err: None };
     let mut state = State::Root;
     loop {
         state = match state {
@@ -174,10 +168,7 @@ impl Lexer {
 
     fn root(&mut self) -> State {
         let Some(r) = self.next() else {
-            self.tokens.push(Token {
-                kind: Kind::Eof,
-                value: String::new(),
-            });
+            self.tokens.push(Token { kind: Kind::Eof, value: String::new() });
             return State::Done;
         };
         match r {
@@ -287,8 +278,8 @@ impl Lexer {
                     let w = self.word();
                     match w.as_str() {
                         "not" => return State::Not,
-                        "in" | "or" | "and" | "matches" | "contains" | "startsWith"
-                        | "endsWith" | "let" | "if" | "else" => self.emit(Kind::Operator),
+                        "in" | "or" | "and" | "matches" | "contains" | "startsWith" | "endsWith" | "let" | "if"
+                        | "else" => self.emit(Kind::Operator),
                         _ => self.emit(Kind::Identifier),
                     }
                     return State::Root;
@@ -440,11 +431,7 @@ impl Lexer {
 
 /// Go's `%#U` formatting of a rune.
 fn go_unicode(c: char) -> String {
-    if c.is_control() {
-        format!("U+{:04X}", c as u32)
-    } else {
-        format!("U+{:04X} '{c}'", c as u32)
-    }
+    if c.is_control() { format!("U+{:04X}", c as u32) } else { format!("U+{:04X} '{c}'", c as u32) }
 }
 
 /// Unquotes and unescapes a quoted string literal (expr's `unescape`).

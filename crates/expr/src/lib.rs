@@ -62,13 +62,7 @@ impl Function {
         ret: Type,
         call: impl Fn(&[Value], &Env) -> Result<Value, String> + Send + Sync + 'static,
     ) -> Self {
-        Function {
-            name: name.into(),
-            params,
-            variadic: false,
-            ret,
-            call: Arc::new(call),
-        }
+        Function { name: name.into(), params, variadic: false, ret, call: Arc::new(call) }
     }
 }
 
@@ -148,10 +142,7 @@ pub struct Env {
 impl Env {
     /// An environment whose `now()` is `now_unix_nanos` (UTC).
     pub fn new(now_unix_nanos: i64) -> Self {
-        Env {
-            now: now_unix_nanos,
-            vars: Vec::new(),
-        }
+        Env { now: now_unix_nanos, vars: Vec::new() }
     }
 
     /// Sets (or replaces) a variable.
@@ -175,10 +166,7 @@ impl Env {
     /// The value of a variable.
     #[inline]
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.vars
-            .iter()
-            .find(|(n, _)| &**n == name)
-            .map(|(_, v)| v)
+        self.vars.iter().find(|(n, _)| &**n == name).map(|(_, v)| v)
     }
 
     /// `now()` as unix nanoseconds.
@@ -248,25 +236,18 @@ pub fn compile(source: &str, env: &TypeEnv) -> Result<Program, Error> {
     let overridden = |name: &str| env.var_type(name).is_some() || env.function(name).is_some();
     let ast = parser::parse(source, &overridden).map_err(|m| Error::new(ErrorKind::Parse, m))?;
     let mut checker = checker::Checker::new(env);
-    let (output, ir) = checker
-        .check(&ast)
-        .map_err(|m| Error::new(ErrorKind::Type, m))?;
-    Ok(Program {
-        ir,
-        output,
-        locals: checker.n_locals,
-    })
+    let (output, ir) = checker.check(&ast).map_err(|m| Error::new(ErrorKind::Type, m))?;
+    if let Some(m) = checker.fold_err {
+        return Err(Error::new(ErrorKind::Type, m));
+    }
+    Ok(Program { ir, output, locals: checker.n_locals })
 }
 
 impl Program {
     /// Evaluates the program.
     #[inline]
     pub fn run(&self, env: &Env) -> Result<Value, Error> {
-        let mut cx = eval::Ctx {
-            env,
-            scopes: Vec::new(),
-            locals: Vec::new(),
-        };
+        let mut cx = eval::Ctx { env, scopes: Vec::new(), locals: Vec::new() };
         if self.locals > 0 {
             cx.locals.resize(self.locals, Value::Nil);
         }

@@ -63,9 +63,7 @@ impl Value {
 
     /// Builds a map value.
     pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
-        Value::Map(Arc::new(
-            entries.into_iter().map(|(k, v)| (k.into(), v)).collect(),
-        ))
+        Value::Map(Arc::new(entries.into_iter().map(|(k, v)| (k.into(), v)).collect()))
     }
 
     /// True for `Value::Nil`.
@@ -177,7 +175,7 @@ impl Value {
 }
 
 /// Maximum nesting handled by recursive value operations (formatting, JSON, equality).
-pub(crate) const MAX_VALUE_DEPTH: usize = 512;
+pub(crate) const MAX_VALUE_DEPTH: usize = 256;
 
 /// Formats like Go's `fmt.Sprintf("%v", value)`.
 impl fmt::Display for Value {
@@ -243,11 +241,7 @@ pub(crate) fn format_float_g(f: f64) -> String {
     }
     let (neg, digits, exp) = shortest_digits(f);
     // Go: %v uses 'g' with shortest precision, which uses precision 6 for the %e decision.
-    if !(-4..6).contains(&exp) {
-        format_exp(neg, &digits, exp, true)
-    } else {
-        format!("{f}")
-    }
+    if !(-4..6).contains(&exp) { format_exp(neg, &digits, exp, true) } else { format!("{f}") }
 }
 
 /// Formats like Go's `encoding/json` float encoder.
@@ -343,9 +337,7 @@ impl Type {
 
     /// `struct { ... }`
     pub fn structure<K: Into<String>>(fields: impl IntoIterator<Item = (K, Type)>) -> Type {
-        Type::Struct(Arc::new(
-            fields.into_iter().map(|(k, t)| (k.into(), t)).collect(),
-        ))
+        Type::Struct(Arc::new(fields.into_iter().map(|(k, t)| (k.into(), t)).collect()))
     }
 
     /// The Go zero value of the type.
@@ -357,12 +349,9 @@ impl Type {
             Type::String => Value::string(""),
             Type::Duration => Value::Duration(0),
             Type::Time => Value::Time(gotime::ZERO_TIME),
-            Type::Struct(fields) => Value::Map(Arc::new(
-                fields
-                    .iter()
-                    .map(|(k, t)| (k.clone(), t.zero_value()))
-                    .collect(),
-            )),
+            Type::Struct(fields) => {
+                Value::Map(Arc::new(fields.iter().map(|(k, t)| (k.clone(), t.zero_value())).collect()))
+            }
             Type::Any | Type::Nil | Type::Array(_) | Type::Map(_) => Value::Nil,
         }
     }

@@ -5,8 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use augur_provider_api::{
-    ErrorKind, MeasureContext, MetricProvider, Observation, Outcome, ProviderError,
-    ProviderFactory, ResultValue,
+    ErrorKind, MeasureContext, MetricProvider, Observation, Outcome, ProviderError, ProviderFactory, ResultValue,
 };
 use augur_provider_web::{WebFactory, go_json};
 use serde_json::{Value, json};
@@ -28,11 +27,7 @@ struct Request {
 impl Request {
     /// All values of a header (name compared case-insensitively).
     fn header(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
+        self.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
     }
 
     fn path(&self) -> &str {
@@ -58,12 +53,7 @@ impl Response {
     }
 
     fn text(status: u16, body: &str) -> Self {
-        Response {
-            status,
-            content_type: Some("text/plain"),
-            body: body.as_bytes().to_vec(),
-            delay: Duration::ZERO,
-        }
+        Response { status, content_type: Some("text/plain"), body: body.as_bytes().to_vec(), delay: Duration::ZERO }
     }
 }
 
@@ -93,9 +83,7 @@ async fn serve(handler: impl Fn(&Request) -> Response + Send + Sync + 'static) -
 async fn serve_tls(handler: impl Fn(&Request) -> Response + Send + Sync + 'static) -> Server {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
     let cert = CertificateDer::from(include_bytes!("fixtures/self-signed-cert.der").to_vec());
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        include_bytes!("fixtures/self-signed-key.der").to_vec(),
-    ));
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(include_bytes!("fixtures/self-signed-key.der").to_vec()));
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -103,11 +91,7 @@ async fn serve_tls(handler: impl Fn(&Request) -> Response + Send + Sync + 'stati
         .with_no_client_auth()
         .with_single_cert(vec![cert], key)
         .expect("certificate");
-    serve_with(
-        Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
-        handler,
-    )
-    .await
+    serve_with(Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))), handler).await
 }
 
 async fn serve_with(
@@ -160,10 +144,8 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
     let mut request_line = lines.next().unwrap_or("").split(' ');
     let method = request_line.next().unwrap_or("").to_string();
     let target = request_line.next().unwrap_or("").to_string();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
     let length: usize = headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
@@ -177,12 +159,7 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
         }
         body.extend_from_slice(&chunk[..n]);
     }
-    let request = Request {
-        method,
-        target,
-        headers,
-        body,
-    };
+    let request = Request { method, target, headers, body };
     recorded.lock().expect("lock").push(request.clone());
     let response = handler(&request);
     if !response.delay.is_zero() {
@@ -207,11 +184,7 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
 // ---------------------------------------------------------------------------------------
 
 fn ctx() -> MeasureContext {
-    MeasureContext {
-        now: SystemTime::now(),
-        deadline: None,
-        measurement_id: "run.metric.1".to_string(),
-    }
+    MeasureContext { now: SystemTime::now(), deadline: None, measurement_id: "run.metric.1".to_string() }
 }
 
 fn build(config: Value) -> Box<dyn MetricProvider> {
@@ -262,11 +235,7 @@ async fn json_path_matches_every_json_type() {
         ("{$.data.int}", json!(7), "7"),
         ("{$.data.str}", json!("Successful"), "\"Successful\""),
         ("{.data.ok}", json!(true), "true"),
-        (
-            "{$.data.obj}",
-            json!({"z": 1, "a": "<b>"}),
-            r#"{"a":"\u003cb\u003e","z":1}"#,
-        ),
+        ("{$.data.obj}", json!({"z": 1, "a": "<b>"}), r#"{"a":"\u003cb\u003e","z":1}"#),
         ("{$.data.arr}", json!([1, "x", null]), r#"[1,"x",null]"#),
         ("{$.data.nil}", Value::Null, "null"),
         ("{$.data.arr[1]}", json!("x"), "\"x\""),
@@ -279,11 +248,7 @@ async fn json_path_matches_every_json_type() {
     }
     let requests = server.requests();
     assert_eq!(requests.len(), cases.len());
-    assert!(
-        requests
-            .iter()
-            .all(|r| r.method == "GET" && r.path() == "/metrics")
-    );
+    assert!(requests.iter().all(|r| r.method == "GET" && r.path() == "/metrics"));
 }
 
 #[tokio::test]
@@ -291,18 +256,13 @@ async fn default_json_path_is_the_whole_document() {
     let server = json_server(r#" {"b": [1.0, 2e21], "a": {"y": null, "x": "é"}} "#).await;
     let obs = observe(json!({"url": server.url("/")})).await;
     assert_eq!(obs.value, r#"{"a":{"x":"é","y":null},"b":[1,2e+21]}"#);
-    assert_eq!(
-        obs.result,
-        ResultValue::Json(json!({"b": [1.0, 2e21], "a": {"y": null, "x": "é"}}))
-    );
+    assert_eq!(obs.result, ResultValue::Json(json!({"b": [1.0, 2e21], "a": {"y": null, "x": "é"}})));
 }
 
 #[tokio::test]
 async fn first_match_wins_with_wildcards_and_filters() {
-    let server = json_server(
-        r#"{"items":[{"name":"a","v":1},{"name":"b","v":2},{"name":"x","v":3}],"a-b":"dash"}"#,
-    )
-    .await;
+    let server =
+        json_server(r#"{"items":[{"name":"a","v":1},{"name":"b","v":2},{"name":"x","v":3}],"a-b":"dash"}"#).await;
     let cases: &[(&str, Value)] = &[
         ("{$.items[*].v}", json!(1)),
         ("{.items[*].name}", json!("a")),
@@ -331,17 +291,11 @@ async fn large_integers_are_go_float64() {
 async fn no_match_is_an_error_with_argos_text() {
     let server = json_server(r#"{"data":{"ok":true},"items":[]}"#).await;
     let err = measure_err(json!({"url": server.url("/"), "jsonPath": "{$.data.missing}"})).await;
-    assert_eq!(
-        err.message(),
-        "Could not find JSONPath in body: missing is not found"
-    );
+    assert_eq!(err.message(), "Could not find JSONPath in body: missing is not found");
     assert_eq!(err.kind(), ErrorKind::NoData);
 
     let err = measure_err(json!({"url": server.url("/"), "jsonPath": "{$.items[0]}"})).await;
-    assert_eq!(
-        err.message(),
-        "Could not find JSONPath in body: array index out of bounds: index 0, length 0"
-    );
+    assert_eq!(err.message(), "Could not find JSONPath in body: array index out of bounds: index 0, length 0");
 
     let err = measure_err(json!({"url": server.url("/"), "jsonPath": "{$.items[*]}"})).await;
     assert_eq!(err.message(), "result of web metric produced no value");
@@ -396,49 +350,28 @@ async fn non_2xx_statuses_map_to_argos_message_and_a_kind() {
     ];
     for (code, kind) in cases {
         let err = measure_err(json!({"url": server.url(&format!("/{code}"))})).await;
-        assert_eq!(
-            err.message(),
-            format!("received non 2xx response code: {code}")
-        );
+        assert_eq!(err.message(), format!("received non 2xx response code: {code}"));
         assert_eq!(err.kind(), kind, "{code}");
     }
 }
 
 #[tokio::test]
 async fn timeout_is_a_timeout() {
-    let server = serve(|_| Response {
-        delay: Duration::from_secs(4),
-        ..Response::json("{}")
-    })
-    .await;
+    let server = serve(|_| Response { delay: Duration::from_secs(4), ..Response::json("{}") }).await;
     let started = Instant::now();
     let err = measure_err(json!({"url": server.url("/slow"), "timeoutSeconds": 1})).await;
     assert_eq!(err.kind(), ErrorKind::Timeout, "{}", err.message());
     assert!(err.is_transient());
-    assert!(
-        err.message().contains("Client.Timeout"),
-        "{}",
-        err.message()
-    );
+    assert!(err.message().contains("Client.Timeout"), "{}", err.message());
     let elapsed = started.elapsed();
-    assert!(
-        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(3),
-        "{elapsed:?}"
-    );
+    assert!(elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(3), "{elapsed:?}");
 }
 
 #[tokio::test]
 async fn caller_deadline_is_a_timeout() {
-    let server = serve(|_| Response {
-        delay: Duration::from_secs(4),
-        ..Response::json("{}")
-    })
-    .await;
+    let server = serve(|_| Response { delay: Duration::from_secs(4), ..Response::json("{}") }).await;
     let provider = build(json!({"url": server.url("/slow")}));
-    let ctx = MeasureContext {
-        deadline: Some(Duration::from_millis(300)),
-        ..ctx()
-    };
+    let ctx = MeasureContext { deadline: Some(Duration::from_millis(300)), ..ctx() };
     let started = Instant::now();
     let err = provider.measure(&ctx).await.expect_err("deadline");
     assert_eq!(err.kind(), ErrorKind::Timeout);
@@ -464,10 +397,7 @@ async fn connection_refused_is_transport_without_the_url() {
 #[tokio::test]
 async fn post_with_a_string_body() {
     let server = serve(|req| {
-        if req.method == "POST"
-            && req.body == b"hello=world"
-            && req.header("content-type").is_empty()
-        {
+        if req.method == "POST" && req.body == b"hello=world" && req.header("content-type").is_empty() {
             Response::json(r#"{"ok":true}"#)
         } else {
             Response::text(400, "bad request")
@@ -491,11 +421,7 @@ async fn put_with_a_json_body_sets_the_content_type() {
         let ok = req.method == "PUT"
             && req.header("content-type") == ["application/json"]
             && body == json!({"service": "checkout", "window": {"minutes": 5}, "tags": ["a"]});
-        if ok {
-            Response::json(r#"{"phase":"Successful"}"#)
-        } else {
-            Response::text(400, "bad request")
-        }
+        if ok { Response::json(r#"{"phase":"Successful"}"#) } else { Response::text(400, "bad request") }
     })
     .await;
     let obs = observe(json!({
@@ -581,11 +507,7 @@ async fn oauth2_token_rejection_is_an_auth_error() {
     }))
     .await;
     assert_eq!(err.kind(), ErrorKind::Auth);
-    assert!(
-        err.message().starts_with("oauth2: cannot fetch token: 401"),
-        "{}",
-        err.message()
-    );
+    assert!(err.message().starts_with("oauth2: cannot fetch token: 401"), "{}", err.message());
     assert!(!err.message().contains("topsecret"));
     // The metric endpoint is never called without a token.
     assert_eq!(server.requests().len(), 1);
@@ -626,14 +548,8 @@ fn argo_validation_messages() {
         "use either Body or JSONBody; both cannot exists for WebMetric payload"
     );
     let get_body = "Body/JSONBody can only be used with POST or PUT WebMetric Method types";
-    assert_eq!(
-        build_err(json!({"url": "http://h/", "body": "x"})),
-        get_body
-    );
-    assert_eq!(
-        build_err(json!({"url": "http://h/", "method": "GET", "jsonBody": [1]})),
-        get_body
-    );
+    assert_eq!(build_err(json!({"url": "http://h/", "body": "x"})), get_body);
+    assert_eq!(build_err(json!({"url": "http://h/", "method": "GET", "jsonBody": [1]})), get_body);
     // An empty body is no body, as in Go.
     build(json!({"url": "http://h/", "body": ""}));
 }
@@ -644,39 +560,24 @@ fn url_and_json_path_errors_name_the_field() {
     assert!(missing.starts_with("url: "), "{missing}");
     let relative = build_err(json!({"url": "/relative/path"}));
     assert!(relative.starts_with("url: "), "{relative}");
-    assert_eq!(
-        build_err(json!({"url": "ftp://h/x"})),
-        "url: unsupported protocol scheme \"ftp\""
-    );
-    assert_eq!(
-        build_err(json!({"url": "http://h/", "jsonPath": "{$.a"})),
-        "jsonPath: unclosed action"
-    );
-    assert_eq!(
-        build_err(json!({"url": "http://h/", "jsonPath": "{$.a[x]}"})),
-        "jsonPath: invalid array index x"
-    );
+    assert_eq!(build_err(json!({"url": "ftp://h/x"})), "url: unsupported protocol scheme \"ftp\"");
+    assert_eq!(build_err(json!({"url": "http://h/", "jsonPath": "{$.a"})), "jsonPath: unclosed action");
+    assert_eq!(build_err(json!({"url": "http://h/", "jsonPath": "{$.a[x]}"})), "jsonPath: invalid array index x");
     let timeout = build_err(json!({"url": "http://h/", "timeoutSeconds": "ten"}));
     assert!(timeout.starts_with("timeoutSeconds: "), "{timeout}");
     assert_eq!(
         build_err(json!({"url": "http://h/", "headers": [{"key": "bad name", "value": "v"}]})),
         "net/http: invalid header field name \"bad name\""
     );
-    let bad_value =
-        build_err(json!({"url": "http://h/", "headers": [{"key": "X", "value": "a\nb"}]}));
+    let bad_value = build_err(json!({"url": "http://h/", "headers": [{"key": "X", "value": "a\nb"}]}));
     assert_eq!(bad_value, "net/http: invalid header field value for \"X\"");
-    assert_eq!(
-        build_err(json!({"url": "http://h/", "method": "GE T"})),
-        "net/http: invalid method \"GE T\""
-    );
+    assert_eq!(build_err(json!({"url": "http://h/", "method": "GE T"})), "net/http: invalid method \"GE T\"");
 }
 
 #[test]
 fn defaults_unknown_fields_and_kind() {
     assert_eq!(WebFactory.kind(), "web");
-    let p = build(
-        json!({"url": "http://h/", "timeoutSeconds": 0, "unknownField": {"x": 1}, "headers": null}),
-    );
+    let p = build(json!({"url": "http://h/", "timeoutSeconds": 0, "unknownField": {"x": 1}, "headers": null}));
     assert_eq!(p.kind(), "web");
     let debug = format!("{p:?}");
     assert!(debug.contains("timeout_secs: 10"), "{debug}");
@@ -703,13 +604,7 @@ fn debug_output_redacts_secrets() {
         }}
     }));
     let debug = format!("{p:?}");
-    for secret in [
-        "hunter2",
-        "k3y",
-        "very-secret-token",
-        "body-secret",
-        "oauth-secret",
-    ] {
+    for secret in ["hunter2", "k3y", "very-secret-token", "body-secret", "oauth-secret"] {
         assert!(!debug.contains(secret), "{secret} leaked: {debug}");
     }
     assert!(debug.contains("authorization"), "{debug}");
@@ -754,10 +649,7 @@ fn go_json_matches_encoding_json() {
         (json!(false), "false"),
         (json!(""), "\"\""),
         (json!("a\"b\\c"), r#""a\"b\\c""#),
-        (
-            json!("<a href='x'>&</a>"),
-            r#""\u003ca href='x'\u003e\u0026\u003c/a\u003e""#,
-        ),
+        (json!("<a href='x'>&</a>"), r#""\u003ca href='x'\u003e\u0026\u003c/a\u003e""#),
         (json!("\n\r\t\u{8}\u{c}"), r#""\n\r\t\b\f""#),
         (json!("\u{0}\u{1f}\u{7f}"), "\"\\u0000\\u001f\u{7f}\""),
         (json!("\u{2028}\u{2029}"), r#""\u2028\u2029""#),
