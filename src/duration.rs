@@ -22,14 +22,16 @@ const S: u64 = 1_000_000_000;
 const M: u64 = 60 * S;
 const H: u64 = 60 * M;
 
-fn quote(s: &str) -> String {
-    // Go's strconv.Quote for the printable ASCII a duration normally holds.
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
+/// Go's `strconv.Quote` for the strings these messages show.
+pub(crate) fn go_quote(s: &str) -> String {
+    let mut out = String::from("\"");
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
             c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
             c => out.push(c),
         }
@@ -39,7 +41,7 @@ fn quote(s: &str) -> String {
 }
 
 fn invalid(orig: &str) -> DurationError {
-    DurationError(format!("time: invalid duration {}", quote(orig)))
+    DurationError(format!("time: invalid duration {}", go_quote(orig)))
 }
 
 /// Parses a Go duration string into nanoseconds.
@@ -104,7 +106,7 @@ pub fn parse_go_duration(orig: &str) -> Result<i64, DurationError> {
         // Unit.
         let unit_len = s.char_indices().find(|(_, c)| *c == '.' || c.is_ascii_digit()).map_or(s.len(), |(i, _)| i);
         if unit_len == 0 {
-            return Err(DurationError(format!("time: missing unit in duration {}", quote(orig))));
+            return Err(DurationError(format!("time: missing unit in duration {}", go_quote(orig))));
         }
         let unit_str = &s[..unit_len];
         s = &s[unit_len..];
@@ -118,8 +120,8 @@ pub fn parse_go_duration(orig: &str) -> Result<i64, DurationError> {
             _ => {
                 return Err(DurationError(format!(
                     "time: unknown unit {} in duration {}",
-                    quote(unit_str),
-                    quote(orig)
+                    go_quote(unit_str),
+                    go_quote(orig)
                 )));
             }
         };

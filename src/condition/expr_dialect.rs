@@ -142,40 +142,8 @@ impl ExprCondition {
         let program = self.program(&prepared.ty)?;
         match program.run(&prepared.env).map_err(|e| e.to_string())? {
             Value::Bool(b) => Ok(b),
-            other => Err(format!("expected bool, but got {}", go_type_name(&other))),
+            other => Err(format!("expected bool, but got {}", other.go_type_name())),
         }
-    }
-}
-
-/// Go's `%T` of a value as expr would hold it.
-pub(crate) fn go_type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Nil => "<nil>",
-        Value::Bool(_) => "bool",
-        Value::Int(_) => "int",
-        Value::Float(_) => "float64",
-        Value::String(_) => "string",
-        Value::Array(_) => "[]interface {}",
-        Value::Map(_) => "map[string]interface {}",
-        Value::Time(_) => "time.Time",
-        Value::Duration(_) => "time.Duration",
-    }
-}
-
-/// Go's `%v` of a value, for helper error messages.
-fn go_value(v: &Value) -> String {
-    match v {
-        Value::Nil => "<nil>".to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => super::helpers::go_float_v(*f),
-        Value::String(s) => s.to_string(),
-        Value::Array(items) => format!("[{}]", items.iter().map(go_value).collect::<Vec<_>>().join(" ")),
-        Value::Map(m) => {
-            format!("map[{}]", m.iter().map(|(k, v)| format!("{k}:{}", go_value(v))).collect::<Vec<_>>().join(" "))
-        }
-        Value::Time(t) => t.to_string(),
-        Value::Duration(d) => crate::duration::format_go_duration(*d),
     }
 }
 
@@ -201,26 +169,26 @@ fn type_env(ty: &Type) -> TypeEnv {
         Some(Value::Int(i)) => Ok(Value::Int(*i)),
         Some(Value::Float(f)) => Ok(Value::Int(as_int_float(*f))),
         Some(Value::String(s)) => as_int_str(s).map(Value::Int),
-        Some(other) => Err(format!("asInt() not supported on {} {}", go_type_name(other), go_value(other))),
+        Some(other) => Err(format!("asInt() not supported on {} {}", other.go_type_name(), other)),
         None => Err("asInt() not supported on <nil> <nil>".to_string()),
     }));
     env.func(func("asFloat", vec![Type::Any], Type::Float, |args, _| match args.first() {
         Some(Value::Int(i)) => Ok(Value::Float(*i as f64)),
         Some(Value::Float(f)) => Ok(Value::Float(*f)),
         Some(Value::String(s)) => as_float_str(s).map(Value::Float),
-        Some(other) => Err(format!("asFloat() not supported on {} {}", go_type_name(other), go_value(other))),
+        Some(other) => Err(format!("asFloat() not supported on {} {}", other.go_type_name(), other)),
         None => Err("asFloat() not supported on <nil> <nil>".to_string()),
     }));
     env.func(func("isNaN", vec![Type::Float], Type::Bool, |args, _| match args.first() {
         Some(Value::Float(f)) => Ok(Value::Bool(f.is_nan())),
         Some(Value::Int(_)) => Ok(Value::Bool(false)),
-        Some(other) => Err(format!("reflect: Call using {} as type float64", go_type_name(other))),
+        Some(other) => Err(format!("reflect: Call using {} as type float64", other.go_type_name())),
         None => Err("not enough arguments to call isNaN".to_string()),
     }));
     env.func(func("isInf", vec![Type::Float], Type::Bool, |args, _| match args.first() {
         Some(Value::Float(f)) => Ok(Value::Bool(f.is_infinite())),
         Some(Value::Int(_)) => Ok(Value::Bool(false)),
-        Some(other) => Err(format!("reflect: Call using {} as type float64", go_type_name(other))),
+        Some(other) => Err(format!("reflect: Call using {} as type float64", other.go_type_name())),
         None => Err("not enough arguments to call isInf".to_string()),
     }));
     // isNil and default ignore their first argument and look at the whole result

@@ -1,6 +1,8 @@
 //! Go conversions the Argo helpers rely on (`strconv.ParseInt`, `strconv.ParseFloat`,
 //! `int64(float64)`), shared by both dialects.
 
+use crate::duration::go_quote;
+
 /// Go's `int64(f)` on amd64: truncation toward zero; NaN, ±Inf and out-of-range values
 /// give the "integer indefinite" value `math.MinInt64`.
 pub(crate) fn as_int_float(f: f64) -> i64 {
@@ -40,49 +42,6 @@ pub(crate) fn as_float_str(s: &str) -> Result<f64, String> {
         return Err(format!("strconv.ParseFloat: parsing {}: value out of range", go_quote(s)));
     }
     Ok(v)
-}
-
-/// Go's `strconv.Quote` for the strings these messages show.
-pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Go's `%v` of a float64 (`strconv.FormatFloat(f, 'g', -1, 64)` with Go's exponent
-/// threshold of 21 digits): `0.5`, `1e+21`, `NaN`, `+Inf`.
-pub(crate) fn go_float_v(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".to_string();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "+Inf".to_string() } else { "-Inf".to_string() };
-    }
-    if f == 0.0 {
-        return if f.is_sign_negative() { "-0".to_string() } else { "0".to_string() };
-    }
-    let exp = f.abs().log10().floor() as i32;
-    if !(-4..21).contains(&exp) {
-        // Shortest round-trip mantissa in exponent form, Go style: 1e+21, 1.5e-05.
-        let s = format!("{f:e}");
-        let (mantissa, e) = s.split_once('e').unwrap_or((&s, "0"));
-        let e: i32 = e.parse().unwrap_or(0);
-        let sign = if e < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", e.abs())
-    } else {
-        format!("{f}")
-    }
 }
 
 /// Prometheus' and Go's `strconv.FormatFloat(f, 'f', -1, 64)`: `10`, `0.5`, `NaN`, `+Inf`.
@@ -136,10 +95,6 @@ mod tests {
 
     #[test]
     fn float_formats() {
-        assert_eq!(go_float_v(0.5), "0.5");
-        assert_eq!(go_float_v(1e21), "1e+21");
-        assert_eq!(go_float_v(1.5e-5), "1.5e-05");
-        assert_eq!(go_float_v(100.0), "100");
         assert_eq!(go_float_f(10.0), "10");
         assert_eq!(go_float_f(f64::INFINITY), "+Inf");
         assert_eq!(go_float_f(f64::NAN), "NaN");
