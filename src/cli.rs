@@ -127,7 +127,7 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
     match dispatch(cli.command) {
         Ok(code) => code,
         Err(Exit(code, message)) => {
-            eprintln!("augur: {message}");
+            eprintln!("augur: {}", crate::model::one_line(&message));
             code
         }
     }

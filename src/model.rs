@@ -256,3 +256,23 @@ pub struct RunStatus {
     #[serde(default)]
     pub metric_results: Vec<MetricResult>,
 }
+
+/// Makes a message safe to show on one line: control characters that user input can
+/// smuggle into names (`\n` in an arg name, say) are escaped as Go's `%q` would.
+/// Ordinary messages come back unchanged and unallocated.
+pub fn one_line(message: &str) -> std::borrow::Cow<'_, str> {
+    if !message.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(message);
+    }
+    let mut out = String::with_capacity(message.len() + 8);
+    for c in message.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}

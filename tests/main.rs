@@ -6,3 +6,7 @@ mod support;
 mod cli;
 // Every file in templates/ parses and lints clean; fixtures fail with field paths.
 mod templates;
+// Hundreds of table-driven cases from the contract, in tests/cases/*.yaml.
+mod cases;
+// Mutational fuzzing of the template parser and the condition compiler (stable Rust).
+mod fuzz;

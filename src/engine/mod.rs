@@ -140,7 +140,7 @@ impl Run {
     pub fn errored(message: &str, now: Timestamp) -> RunStatus {
         RunStatus {
             phase: Phase::Error,
-            message: message.to_string(),
+            message: crate::model::one_line(message).into_owned(),
             started_at: Some(now),
             completed_at: Some(now),
             ..RunStatus::default()

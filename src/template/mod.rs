@@ -34,7 +34,11 @@ pub struct Problem {
 impl Problem {
     /// A problem at `path`.
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Problem {
-        Problem { path: path.into(), message: message.into() }
+        let (path, message) = (path.into(), message.into());
+        Problem {
+            path: crate::model::one_line(&path).into_owned(),
+            message: crate::model::one_line(&message).into_owned(),
+        }
     }
 }
 
