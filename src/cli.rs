@@ -84,6 +84,55 @@ enum Command {
         #[arg(short, long, value_enum, default_value = "text")]
         output: Output,
     },
+    /// Run the service: gRPC and HTTP/JSON on one port, state in embedded SQLite.
+    Serve {
+        /// Configuration file (TOML). `AUGUR_*` variables override it; flags override both.
+        #[arg(long, env = "AUGUR_CONFIG")]
+        config: Option<PathBuf>,
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<String>,
+        /// SQLite database (default ./augur.db; `:memory:` keeps nothing).
+        #[arg(long)]
+        db: Option<String>,
+    },
+    /// Show a run from a server.
+    Get {
+        #[command(subcommand)]
+        what: crate::client::GetWhat,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+    },
+    /// List runs on a server.
+    List {
+        #[command(subcommand)]
+        what: crate::client::ListWhat,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+    },
+    /// Follow a run on a server until its verdict; exits with the verdict's code.
+    Watch {
+        /// The run's id.
+        id: String,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+    },
+    /// Terminate a run on a server.
+    Terminate {
+        /// The run's id.
+        id: String,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+    },
+    /// Manage a server's templates.
+    Template {
+        #[command(subcommand)]
+        action: crate::client::TemplateAction,
+        #[command(flatten)]
+        server: crate::client::ServerArgs,
+    },
+    /// Print the HTTP API's OpenAPI document.
+    Openapi,
     /// Run a template's state machine on a virtual clock with scripted provider outcomes.
     Simulate {
         #[command(flatten)]
@@ -109,7 +158,7 @@ fn parse_duration_ms(s: &str) -> Result<i64, String> {
 }
 
 /// A failure before any verdict: message and exit code.
-struct Exit(i32, String);
+pub(crate) struct Exit(pub(crate) i32, pub(crate) String);
 
 /// Runs the CLI with these arguments; returns the process exit code.
 pub fn main_with_args(args: Vec<String>) -> i32 {
@@ -134,6 +183,9 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
 }
 
 fn dispatch(command: Command) -> Result<i32, Exit> {
+    if !matches!(command, Command::Serve { .. }) {
+        init_tracing("warn");
+    }
     match command {
         Command::Run { template, output } => cmd_run(&template, output),
         Command::Lint { files } => cmd_lint(&files),
@@ -141,7 +193,67 @@ fn dispatch(command: Command) -> Result<i32, Exit> {
             cmd_eval(&result, &success_condition, &failure_condition, dialect, output)
         }
         Command::Simulate { template, script, output } => cmd_simulate(&template, &script, output),
+        Command::Serve { config, listen, db } => cmd_serve(config.as_deref(), listen, db),
+        Command::Get { what, server } => crate::client::get(&server, what),
+        Command::List { what, server } => crate::client::list(&server, what),
+        Command::Watch { id, server } => crate::client::watch(&server, &id),
+        Command::Terminate { id, server } => crate::client::terminate(&server, &id),
+        Command::Template { action, server } => crate::client::template(&server, action),
+        Command::Openapi => {
+            print!("{}", crate::api::http::openapi_document());
+            Ok(0)
+        }
     }
+}
+
+/// Exit code for a configuration problem (sysexits' EX_CONFIG).
+pub const EXIT_CONFIG: i32 = 78;
+
+fn init_tracing(filter: &str) {
+    let filter = std::env::var("AUGUR_LOG").unwrap_or_else(|_| filter.to_string());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn cmd_serve(config: Option<&Path>, listen: Option<String>, db: Option<String>) -> Result<i32, Exit> {
+    use crate::config::{Config, RawConfig};
+    let mut problems = Vec::new();
+    let mut raw = match config {
+        Some(path) => {
+            let text = read_file(path)?;
+            RawConfig::from_toml(path, &text).map_err(|e| Exit(EXIT_CONFIG, e))?
+        }
+        None => RawConfig::default(),
+    };
+    raw.apply_env(std::env::vars(), &mut problems);
+    if listen.is_some() {
+        raw.listen = listen;
+    }
+    if db.is_some() {
+        raw.db = db;
+    }
+    let config = match Config::from_raw(&raw) {
+        Ok(c) if problems.is_empty() => c,
+        Ok(_) => return Err(Exit(EXIT_CONFIG, format!("invalid configuration: {}", problems.join("; ")))),
+        Err(more) => {
+            problems.extend(more);
+            return Err(Exit(EXIT_CONFIG, format!("invalid configuration: {}", problems.join("; "))));
+        }
+    };
+    init_tracing(&config.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Exit(1, format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| Exit(1, format!("listen {}: {e}", config.listen)))?;
+        crate::app::serve(config, listener, crate::app::signal()).await.map_err(|e| Exit(1, format!("{e:#}")))?;
+        Ok(0)
+    })
 }
 
 fn read_file(path: &Path) -> Result<String, Exit> {

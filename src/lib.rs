@@ -16,13 +16,21 @@
 //!
 //! The first five modules are pure and synchronous: no IO, no clock, no tokio.
 
+pub mod api;
+pub mod app;
 pub mod cli;
+pub mod client;
 pub mod condition;
+pub mod config;
 pub mod duration;
 pub mod engine;
 pub mod model;
 pub mod registry;
 pub mod runner;
+pub mod scheduler;
 pub mod secrets;
+pub mod service;
 pub mod simulate;
+pub mod store;
+pub mod telemetry;
 pub mod template;

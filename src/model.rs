@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize, Serializer};
 
 /// A point in time. Serialised as RFC 3339 in UTC, with fractional seconds only when
 /// they are not zero (`2026-01-02T03:04:05Z`, as Kubernetes prints `metav1.Time`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
+#[schema(value_type = String, format = DateTime)]
 pub struct Timestamp(pub DateTime<Utc>);
 
 impl Timestamp {
@@ -49,7 +50,7 @@ impl fmt::Display for Timestamp {
 }
 
 /// The phase of a measurement, a metric or a run (Argo's `AnalysisPhase`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub enum Phase {
     /// Not started.
     #[default]
@@ -135,7 +136,7 @@ impl std::str::FromStr for Phase {
 }
 
 /// One measurement of one metric.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Measurement {
     /// The measurement's phase.
@@ -161,7 +162,7 @@ pub struct Measurement {
 }
 
 /// The state of one metric of a run.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MetricResult {
     /// The metric's name.
@@ -211,7 +212,7 @@ impl MetricResult {
 }
 
 /// Counts of metrics by outcome (Argo's `RunSummary`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunSummary {
     /// Metrics counted.
@@ -232,7 +233,7 @@ pub struct RunSummary {
 }
 
 /// The state of a whole run (Argo's `AnalysisRunStatus`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunStatus {
     /// The run's phase.

@@ -56,7 +56,14 @@ pub async fn run_analysis(
                         deadline: None,
                         measurement_id: format!("{run_id}.{}.{}", analysis.metrics[i].metric.name, attempts[i]),
                     };
-                    spawn_measurement(i, providers[i].clone(), analysis.metrics[i].conditions.clone(), ctx, tx.clone());
+                    spawn_measurement(
+                        i,
+                        providers[i].clone(),
+                        analysis.metrics[i].conditions.clone(),
+                        ctx,
+                        MeasureLimits::default(),
+                        tx.clone(),
+                    );
                 }
                 Action::Terminate(i) => {
                     if let Ok(p) = providers[i].clone() {
@@ -105,18 +112,49 @@ pub async fn run_analysis(
     run.status().clone()
 }
 
-fn spawn_measurement(
+/// Bounds on one measurement: a per-provider concurrency permit and an overall timeout.
+#[derive(Debug, Clone, Default)]
+pub struct MeasureLimits {
+    /// Taken before the provider is called, released when it answers.
+    pub permits: Option<Arc<tokio::sync::Semaphore>>,
+    /// The whole measurement, waiting for a permit included.
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// Takes one measurement in its own task and sends the finished measurement to `tx`.
+/// A provider that panics, cannot be built or times out gives an Error measurement.
+pub fn spawn_measurement(
     metric: usize,
     provider: Result<Arc<dyn MetricProvider>, String>,
     conditions: crate::condition::Conditions,
     ctx: MeasureContext,
+    limits: MeasureLimits,
     tx: mpsc::UnboundedSender<(usize, Measurement)>,
 ) {
     let started = Timestamp(ctx.now.into());
+    let timeout = limits.timeout;
     let task = tokio::spawn(async move {
-        match provider {
-            Ok(p) => p.measure(&ctx).await,
-            Err(message) => Err(ProviderError::new(ErrorKind::Config, message)),
+        let measure = async {
+            let _permit = match &limits.permits {
+                Some(s) => Some(s.acquire().await),
+                None => None,
+            };
+            match provider {
+                Ok(p) => p.measure(&ctx).await,
+                Err(message) => Err(ProviderError::new(ErrorKind::Config, message)),
+            }
+        };
+        match timeout {
+            Some(t) => tokio::time::timeout(t, measure).await.unwrap_or_else(|_| {
+                Err(ProviderError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "measurement timed out after {}",
+                        crate::duration::format_go_duration(i64::try_from(t.as_nanos()).unwrap_or(i64::MAX))
+                    ),
+                ))
+            }),
+            None => measure.await,
         }
     });
     tokio::spawn(async move {

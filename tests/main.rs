@@ -10,3 +10,7 @@ mod templates;
 mod cases;
 // Mutational fuzzing of the template parser and the condition compiler (stable Rust).
 mod fuzz;
+// The HTTP/JSON API of a real server on 127.0.0.1:0.
+mod http;
+// The gRPC API in process on 127.0.0.1:0: runs, watch, terminate, templates, health, reflection.
+mod grpc;

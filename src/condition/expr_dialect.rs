@@ -142,8 +142,31 @@ impl ExprCondition {
         let program = self.program(&prepared.ty)?;
         match program.run(&prepared.env).map_err(|e| e.to_string())? {
             Value::Bool(b) => Ok(b),
-            other => Err(format!("expected bool, but got {}", other.go_type_name())),
+            other => Err(format!("expected bool, but got {}", go_type_of(&other, prepared))),
         }
+    }
+}
+
+/// Go's `%T` of a condition's output. Values carry no element type at run time, so a
+/// slice or map that *is* the result (`successCondition: result`, or what `default`
+/// returns) takes the result's Go type, e.g. `[]float64` for a Prometheus vector; any
+/// other slice or map was built by expr, as `[]interface {}` / `map[string]interface {}`.
+fn go_type_of(output: &Value, prepared: &PreparedResult) -> String {
+    let is_result = match (output, prepared.env.get("result")) {
+        (Value::Array(a), Some(Value::Array(r))) => Arc::ptr_eq(a, r),
+        (Value::Map(a), Some(Value::Map(r))) => Arc::ptr_eq(a, r),
+        _ => false,
+    };
+    if is_result && !has_struct(&prepared.ty) { prepared.ty.to_string() } else { output.go_type_name().to_string() }
+}
+
+/// Struct types are named types in Go (`types.MetricDataResult`), which augur's types
+/// do not record.
+fn has_struct(ty: &Type) -> bool {
+    match ty {
+        Type::Struct(_) => true,
+        Type::Array(t) | Type::Map(t) => has_struct(t),
+        _ => false,
     }
 }
 

@@ -135,6 +135,18 @@ impl Run {
         Run { analysis, config, status: RunStatus::default(), terminate: false, terminate_sent: vec![false; n] }
     }
 
+    /// A run resumed from a stored status (after a restart). A measurement that was in
+    /// flight when the process stopped has no result: it is dropped and will be taken
+    /// again, so it is the only measurement that can ever be taken twice.
+    pub fn restore(analysis: Arc<Analysis>, config: EngineConfig, mut status: RunStatus, terminate: bool) -> Run {
+        for r in &mut status.metric_results {
+            r.measurements.retain(|m| m.finished_at.is_some());
+        }
+        status.metric_results.retain(|r| r.count + r.error > 0 || !r.measurements.is_empty());
+        let n = analysis.metrics.len();
+        Run { analysis, config, status, terminate, terminate_sent: vec![false; n] }
+    }
+
     /// A run whose status ended before any measurement (an invalid spec, unresolvable
     /// args): phase Error with `message`, as Argo records it.
     pub fn errored(message: &str, now: Timestamp) -> RunStatus {
@@ -448,13 +460,10 @@ impl Run {
                 if worst.is_none() {
                     worst = Some(Phase::Successful);
                 }
+                // §2.5: the dry-run metric's message is the limit message alone; unlike the
+                // run message it carries no `: "Error Message: …"` suffix.
                 if changed && !breach_message.is_empty() {
-                    let failure = format!("Metric assessed {status} due to {breach_message}");
-                    r.message = if r.message.is_empty() {
-                        failure
-                    } else {
-                        format!("{failure}: \"Error Message: {}\"", r.message)
-                    };
+                    r.message = format!("Metric assessed {status} due to {breach_message}");
                 }
             }
             match breach {

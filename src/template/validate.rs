@@ -61,10 +61,22 @@ pub fn metric_problems(metric: &Metric) -> Vec<Problem> {
     if success_limit < 0 {
         out.push(Problem::new("consecutiveSuccessLimit", "consecutiveSuccessLimit must be >= 0"));
     }
-    let known: Vec<&String> = metric.provider.keys().filter(|k| super::ARGO_PROVIDERS.contains(&k.as_str())).collect();
-    match known.len() {
+    // Argo counts each known provider block once, and each key of `plugin` as one provider
+    // (§1.9: `plugin` takes exactly one `<vendor>/<name>` key).
+    let providers: usize = metric
+        .provider
+        .iter()
+        .filter(|(k, _)| super::ARGO_PROVIDERS.contains(&k.as_str()))
+        .map(|(k, v)| match (k.as_str(), v) {
+            ("plugin", serde_json::Value::Object(plugins)) => plugins.len(),
+            ("plugin", serde_json::Value::Null) => 0,
+            _ => 1,
+        })
+        .sum();
+    match providers {
         0 => {
-            let unknown: Vec<&String> = metric.provider.keys().collect();
+            let unknown: Vec<&String> =
+                metric.provider.keys().filter(|k| !super::ARGO_PROVIDERS.contains(&k.as_str())).collect();
             let message = match unknown.first() {
                 Some(k) => format!(
                     "no provider specified (unknown provider {k:?}; known: {})",

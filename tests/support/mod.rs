@@ -81,3 +81,62 @@ pub fn http_server() -> String {
     let addr = rx.recv().expect("server address");
     format!("http://{addr}")
 }
+
+/// An augur server running in this process on 127.0.0.1:0, over a real SQLite file
+/// (or in memory). Dropping it shuts it down.
+pub struct Augur {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    done: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Augur {
+    /// Starts a server; `db` None keeps state in memory. No per-run offset, so tests do
+    /// not wait for it.
+    pub async fn start(db: Option<&std::path::Path>) -> Augur {
+        let raw = augur::config::RawConfig {
+            listen: Some("127.0.0.1:0".into()),
+            db: Some(db.map_or(":memory:".to_string(), |p| p.display().to_string())),
+            spread: Some("0s".into()),
+            shutdown_grace: Some("2s".into()),
+            body_limit_bytes: Some(64 * 1024),
+            ..Default::default()
+        };
+        let config = augur::config::Config::from_raw(&raw).expect("test config is valid");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let done = tokio::spawn(async move {
+            augur::app::serve(config, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        Augur { base, stop: Some(stop), done: Some(done) }
+    }
+
+    /// Graceful shutdown, waiting until the store is closed.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(d) = self.done.take() {
+            let _ = d.await;
+        }
+    }
+
+    /// A URL on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Augur {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
