@@ -28,8 +28,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::engine::{Action, Analysis, EngineConfig, Run};
-use crate::model::{Measurement, Phase, RunStatus};
-use crate::runner::{MeasureLimits, now, spawn_measurement};
+use crate::model::Phase;
+use crate::runner::{Finished, MeasureLimits, now, spawn_measurement};
 use crate::store::{RunRecord, Store};
 use crate::telemetry::Telemetry;
 use crate::template::{SecretSource, resolve};
@@ -173,13 +173,14 @@ impl Scheduler {
         };
         let run =
             Run::restore(Arc::clone(&analysis), self.config.engine, record.status.clone(), record.terminate_requested);
-        let (updates, _) = watch::channel(Arc::new(record.clone()));
+        let id = record.id.clone();
+        let record = Arc::new(record);
+        let (updates, _) = watch::channel(Arc::clone(&record));
         let terminate = Arc::new(Notify::new());
-        self.active().insert(record.id.clone(), Active { updates: updates.clone(), terminate: Arc::clone(&terminate) });
+        self.active().insert(id.clone(), Active { updates: updates.clone(), terminate: Arc::clone(&terminate) });
         let me = Arc::clone(self);
         let token = self.token.child_token();
         self.tracker.spawn(async move {
-            let id = record.id.clone();
             me.drive(record, analysis, run, updates, terminate, token).await;
             me.active().remove(&id);
         });
@@ -243,10 +244,10 @@ impl Scheduler {
         if window == 0 { Duration::ZERO } else { Duration::from_millis(fnv1a(id.as_bytes()) % window) }
     }
 
-    #[tracing::instrument(skip_all, fields(run = %record.id))]
+    #[tracing::instrument(skip_all, fields(run = %published.id))]
     async fn drive(
         &self,
-        mut record: RunRecord,
+        mut published: Arc<RunRecord>,
         analysis: Arc<Analysis>,
         mut run: Run,
         updates: watch::Sender<Arc<RunRecord>>,
@@ -257,7 +258,7 @@ impl Scheduler {
             analysis.metrics.iter().map(|p| crate::registry::build(&p.metric)).collect();
         let kinds: Vec<String> =
             analysis.metrics.iter().map(|p| p.metric.provider_kind().unwrap_or("unknown").to_string()).collect();
-        let (tx, mut rx) = mpsc::unbounded_channel::<(usize, Measurement)>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Finished>();
         // Per metric: the sequence number of the next measurement (never reused).
         let mut seq: Vec<i64> = (0..analysis.metrics.len())
             .map(|i| {
@@ -268,17 +269,16 @@ impl Scheduler {
         let mut in_flight = 0usize;
         let mut stopping = false;
         let mut grace_deadline: Option<tokio::time::Instant> = None;
-        let mut persisted: RunStatus = run.status().clone();
 
         // The per-run offset, before the very first measurement only.
         if run.status().started_at.is_none() {
             tokio::select! {
-                () = tokio::time::sleep(self.offset(&record.id)) => {}
+                () = tokio::time::sleep(self.offset(&published.id)) => {}
                 () = token.cancelled() => return,
                 () = terminate.notified() => run.terminate(),
             }
         }
-        if record.terminate_requested {
+        if published.terminate_requested {
             run.terminate();
         }
 
@@ -303,7 +303,7 @@ impl Scheduler {
                                 deadline: Some(self.config.measurement_timeout),
                                 measurement_id: format!(
                                     "{}.{}.{}",
-                                    record.id,
+                                    published.id,
                                     analysis.metrics[i].metric.name,
                                     seq[i] + 1
                                 ),
@@ -336,19 +336,21 @@ impl Scheduler {
                 }
             }
             run.assess(now());
-            if run.status() != &persisted {
-                let status = run.status().clone();
+            // Two copies of the status exist: the engine's and the published one.
+            if run.status() != &published.status {
+                let status = run.status();
                 let expires = status
                     .completed_at
-                    .map(|done| record.ttl.expiry(status.phase, done, self.config.completed_ttl_secs));
-                if let Err(error) = self.store.update_status(&record.id, &status, expires) {
+                    .map(|done| published.ttl.expiry(status.phase, done, self.config.completed_ttl_secs));
+                if let Err(error) = self.store.update_status(&published.id, status, expires) {
                     tracing::error!(message = "Could not store a run's status; it resumes on restart.", %error);
                     return;
                 }
-                record.status = status.clone();
-                record.expires_at = expires.or(record.expires_at);
-                persisted = status;
-                updates.send_replace(Arc::new(record.clone()));
+                let mut next = RunRecord::clone(&published);
+                next.status = status.clone();
+                next.expires_at = expires.or(next.expires_at);
+                published = Arc::new(next);
+                updates.send_replace(Arc::clone(&published));
             }
             if run.is_completed() {
                 tracing::info!(message = "Run completed.", phase = %run.status().phase);
@@ -372,8 +374,8 @@ impl Scheduler {
                     let finished = now();
                     let latency = m.started_at.map_or(0.0, |s| (finished.millis() - s.millis()).max(0) as f64 / 1000.0);
                     self.telemetry.measured(&kinds[i], m.phase.as_str(), latency);
-                    run.complete(i, m, finished);
-                    if !self.commit_measurement(&record.id, &analysis, &run, i, seq[i]) {
+                    run.complete(i, *m, finished);
+                    if !self.commit_measurement(&published.id, &analysis, &run, i, seq[i]) {
                         return;
                     }
                     seq[i] += 1;

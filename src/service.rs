@@ -302,7 +302,8 @@ impl Service {
         let run_spec = RunSpec { spec, args };
         let fingerprint = serde_json::to_string(&(&namespace, &run_spec, &req.labels, &req.ttl))
             .map_err(|e| Error::Internal(StoreError::Corrupt(e.to_string())))?;
-        let created_at = now();
+        // Millisecond precision: what the store keeps, so every read shows the same time.
+        let created_at = Timestamp::from_millis(now().millis());
         let record = RunRecord {
             id: uuid::Uuid::now_v7().to_string(),
             run_key: req.run_key.clone(),

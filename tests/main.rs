@@ -12,5 +12,7 @@ mod cases;
 mod fuzz;
 // The HTTP/JSON API of a real server on 127.0.0.1:0.
 mod http;
+// kill -9 of the real server mid-run, restarted on the same database.
+mod crash;
 // The gRPC API in process on 127.0.0.1:0: runs, watch, terminate, templates, health, reflection.
 mod grpc;
