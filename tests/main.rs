@@ -14,5 +14,7 @@ mod fuzz;
 mod http;
 // kill -9 of the real server mid-run, restarted on the same database.
 mod crash;
+// The client commands against a server, and serve's configuration errors.
+mod client;
 // The gRPC API in process on 127.0.0.1:0: runs, watch, terminate, templates, health, reflection.
 mod grpc;
