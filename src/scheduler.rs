@@ -417,3 +417,29 @@ impl Scheduler {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv1a_matches_the_published_test_vectors() {
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn per_run_offsets_are_deterministic_spread_and_bounded() {
+        let store = Arc::new(Store::open_in_memory().unwrap());
+        let config = SchedulerConfig { spread: Duration::from_millis(1000), ..SchedulerConfig::default() };
+        let s = Scheduler::new(store, Arc::new(crate::template::NoSecrets), config, Arc::default());
+        let offsets: Vec<Duration> = (0..200).map(|i| s.offset(&format!("run-{i}"))).collect();
+        assert!(offsets.iter().all(|o| *o < Duration::from_millis(1000)));
+        assert_eq!(offsets, (0..200).map(|i| s.offset(&format!("run-{i}"))).collect::<Vec<_>>());
+        let distinct: std::collections::BTreeSet<_> = offsets.iter().collect();
+        assert!(distinct.len() > 150, "runs created together are not in lockstep: {} distinct", distinct.len());
+        let early = offsets.iter().filter(|o| **o < Duration::from_millis(500)).count();
+        assert!((60..140).contains(&early), "roughly uniform: {early} of 200 in the first half");
+    }
+}

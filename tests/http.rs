@@ -362,3 +362,46 @@ async fn health_readiness_and_the_checked_in_openapi_document() {
     );
     augur.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_concurrency_limit_and_measurement_timeout() {
+    let target = http_server();
+    // One web measurement at a time: two runs against a 300 ms endpoint take turns.
+    let augur = Augur::start_with(None, |raw| {
+        raw.provider_concurrency.insert("web".into(), 1);
+    })
+    .await;
+    let c = client();
+    let body = json!({"spec": spec(&target, "/slow", "")});
+    let (a, b) = tokio::join!(
+        send(c.post(augur.url("/v1/runs?wait=20s")).json(&body)),
+        send(c.post(augur.url("/v1/runs?wait=20s")).json(&body))
+    );
+    let span = |run: &Value| {
+        let m = &run["metricResults"][0]["measurements"][0];
+        (m["startedAt"].as_str().unwrap().to_string(), m["finishedAt"].as_str().unwrap().to_string())
+    };
+    assert_eq!((a.0, a.2["phase"].as_str()), (200, Some("Successful")), "{}", a.2);
+    assert_eq!((b.0, b.2["phase"].as_str()), (200, Some("Successful")), "{}", b.2);
+    let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap();
+    let ((_, a_end), (_, b_end)) = (span(&a.2), span(&b.2));
+    let (first_end, second_end) = if a_end < b_end { (a_end, b_end) } else { (b_end, a_end) };
+    // The measurement includes the wait for its permit, so the second one ends at least
+    // one full 300 ms response after the first.
+    let gap = parse(&second_end) - parse(&first_end);
+    assert!(gap.num_milliseconds() >= 250, "measurements overlapped: ends {first_end} and {second_end}");
+    augur.stop().await;
+
+    // A measurement that outlives measurement_timeout is an Error measurement, never a verdict.
+    let augur = Augur::start_with(None, |raw| raw.measurement_timeout = Some("100ms".into())).await;
+    let (code, _, run) = send(c.post(augur.url("/v1/runs?wait=20s")).json(&json!({
+        "spec": spec(&target, "/slow", "  consecutiveErrorLimit: 0\n")
+    })))
+    .await;
+    assert_eq!(code, 200, "{run}");
+    assert_eq!(run["phase"], "Error", "{run}");
+    // The provider enforces the deadline it is given; the scheduler's own timeout is the backstop.
+    let message = run["metricResults"][0]["measurements"][0]["message"].as_str().unwrap();
+    assert!(message.contains("100ms"), "{message}");
+    augur.stop().await;
+}

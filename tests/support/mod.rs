@@ -52,7 +52,8 @@ pub fn augur(args: &[&str]) -> Output {
 ///
 /// Routes: `/ok` `{"status":"ok","rate":0.995,"items":[{"v":1},{"v":2}]}`, `/bad`
 /// `{"rate":0.5}`, `/error` 500, `/text` a plain-text body, `/secure` 200 only with
-/// `Authorization: Bearer s3cr3t-token`, `/echo` (POST) echoes the JSON body.
+/// `Authorization: Bearer s3cr3t-token`, `/echo` (POST) echoes the JSON body, `/slow`
+/// answers like `/ok`'s rate after 300 ms.
 pub fn http_server() -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -72,7 +73,14 @@ pub fn http_server() -> String {
                         }
                     }),
                 )
-                .route("/echo", post(|body: String| async move { body }));
+                .route("/echo", post(|body: String| async move { body }))
+                .route(
+                    "/slow",
+                    get(|| async {
+                        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                        r#"{"rate":0.995}"#
+                    }),
+                );
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
             tx.send(listener.local_addr().expect("addr")).expect("send addr");
             axum::serve(listener, app).await.expect("serve");
@@ -95,7 +103,12 @@ impl Augur {
     /// Starts a server; `db` None keeps state in memory. No per-run offset, so tests do
     /// not wait for it.
     pub async fn start(db: Option<&std::path::Path>) -> Augur {
-        let raw = augur::config::RawConfig {
+        Augur::start_with(db, |_| {}).await
+    }
+
+    /// Starts a server after `tune` adjusts the test configuration.
+    pub async fn start_with(db: Option<&std::path::Path>, tune: impl FnOnce(&mut augur::config::RawConfig)) -> Augur {
+        let mut raw = augur::config::RawConfig {
             listen: Some("127.0.0.1:0".into()),
             db: Some(db.map_or(":memory:".to_string(), |p| p.display().to_string())),
             spread: Some("0s".into()),
@@ -103,6 +116,7 @@ impl Augur {
             body_limit_bytes: Some(64 * 1024),
             ..Default::default()
         };
+        tune(&mut raw);
         let config = augur::config::Config::from_raw(&raw).expect("test config is valid");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
