@@ -273,7 +273,10 @@ fn load_templates(files: &[PathBuf]) -> Result<Vec<Template>, Exit> {
 }
 
 /// Templates → a prepared analysis, or the Error status Argo would record.
-fn prepare(t: &TemplateArgs) -> Result<Result<Arc<Analysis>, String>, Exit> {
+/// The analysis and the secret source its providers read (Datadog's credentials, say).
+type Prepared = (Arc<Analysis>, Arc<crate::secrets::Secrets>);
+
+fn prepare(t: &TemplateArgs) -> Result<Result<Prepared, String>, Exit> {
     let templates = load_templates(&t.files)?;
     let secrets = crate::secrets::Secrets::load(t.secrets_file.as_deref(), t.secrets_dir.as_deref(), std::env::vars())
         .map_err(|e| Exit(EXIT_USAGE, e))?;
@@ -292,7 +295,7 @@ fn prepare(t: &TemplateArgs) -> Result<Result<Arc<Analysis>, String>, Exit> {
             return Ok(Err(format!("{e}{hint}")));
         }
     };
-    Ok(template::resolve::prepare(&spec, &args, &secrets).map(|p| Arc::new(Analysis::new(p))))
+    Ok(template::resolve::prepare(&spec, &args, &secrets).map(|p| (Arc::new(Analysis::new(p)), Arc::new(secrets))))
 }
 
 fn print_status(analysis: Option<&Analysis>, status: &RunStatus, output: Output) {
@@ -319,7 +322,7 @@ fn print_status(analysis: Option<&Analysis>, status: &RunStatus, output: Output)
 
 fn cmd_run(t: &TemplateArgs, output: Output) -> Result<i32, Exit> {
     let prepared = prepare(t)?;
-    let analysis = match prepared {
+    let (analysis, secrets) = match prepared {
         Ok(a) => a,
         Err(message) => {
             let status = Run::errored(&message, crate::runner::now());
@@ -349,7 +352,8 @@ fn cmd_run(t: &TemplateArgs, output: Output) -> Result<i32, Exit> {
         }
         drawn = lines.len();
     };
-    let run_id = format!("run-{}", std::process::id());
+    // Unique per invocation: providers name artefacts after it (Argo's Job names).
+    let run_id = uuid::Uuid::now_v7().to_string();
     let status = runtime.block_on(async {
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
@@ -363,6 +367,7 @@ fn cmd_run(t: &TemplateArgs, output: Output) -> Result<i32, Exit> {
             Arc::clone(&analysis),
             EngineConfig { error_retry_ms: t.error_retry },
             &run_id,
+            secrets,
             on_update,
             shutdown,
         )
@@ -378,7 +383,7 @@ fn cmd_simulate(t: &TemplateArgs, script: &Path, output: Output) -> Result<i32, 
         .map_err(|e| Exit(EXIT_USAGE, format!("{}: {e}", script.display())))?;
     let start = crate::runner::now();
     let analysis = match prepare(t)? {
-        Ok(a) => a,
+        Ok((a, _)) => a,
         Err(message) => {
             let status = Run::errored(&message, start);
             print_status(None, &status, output);

@@ -25,11 +25,12 @@ pub async fn run_analysis(
     analysis: Arc<Analysis>,
     config: EngineConfig,
     run_id: &str,
+    secrets: Arc<dyn crate::template::SecretSource + Send + Sync>,
     mut on_update: impl FnMut(&RunStatus),
     shutdown: impl Future<Output = ()>,
 ) -> RunStatus {
     let providers: Vec<Result<Arc<dyn MetricProvider>, String>> =
-        analysis.metrics.iter().map(|p| crate::registry::build(&p.metric)).collect();
+        analysis.metrics.iter().map(|p| crate::registry::build_with_secrets(&p.metric, Arc::clone(&secrets))).collect();
     let mut run = Run::new(Arc::clone(&analysis), config);
     let (tx, mut rx) = mpsc::unbounded_channel::<Finished>();
     let mut in_flight = 0usize;

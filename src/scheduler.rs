@@ -254,8 +254,11 @@ impl Scheduler {
         terminate: Arc<Notify>,
         token: CancellationToken,
     ) {
-        let providers: Vec<Result<Arc<dyn MetricProvider>, String>> =
-            analysis.metrics.iter().map(|p| crate::registry::build(&p.metric)).collect();
+        let providers: Vec<Result<Arc<dyn MetricProvider>, String>> = analysis
+            .metrics
+            .iter()
+            .map(|p| crate::registry::build_with_secrets(&p.metric, Arc::clone(&self.secrets)))
+            .collect();
         let kinds: Vec<String> =
             analysis.metrics.iter().map(|p| p.metric.provider_kind().unwrap_or("unknown").to_string()).collect();
         let (tx, mut rx) = mpsc::unbounded_channel::<Finished>();

@@ -169,7 +169,7 @@ pub fn simulate(analysis: Arc<Analysis>, script: &Script, config: EngineConfig, 
 fn script_value(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
-        other => augur_provider_web::go_json(other),
+        other => augur_provider_api::gofmt::go_json(other),
     }
 }
 

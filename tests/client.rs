@@ -13,6 +13,10 @@ async fn cli(args: Vec<String>) -> crate::support::Output {
     .expect("the binary ran")
 }
 
+async fn create(c: &reqwest::Client, server: &Augur, body: serde_json::Value) -> serde_json::Value {
+    c.post(server.url("/v1/runs")).json(&body).send().await.expect("create").json().await.expect("json")
+}
+
 fn args(server: &Augur, rest: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = rest.iter().map(ToString::to_string).collect();
     v.extend(["--server".to_string(), server.base.clone()]);
@@ -39,15 +43,7 @@ async fn template_and_run_commands_against_a_server() {
 
     // Start a run over HTTP, then follow it with `augur watch`: exit code = verdict.
     let c = reqwest::Client::new();
-    let run: serde_json::Value = c
-        .post(server.url("/v1/runs"))
-        .json(&serde_json::json!({"templates": [{"name": "rate"}]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let run = create(&c, &server, serde_json::json!({"templates": [{"name": "rate"}]})).await;
     let id = run["id"].as_str().unwrap().to_string();
     let watch = cli(args(&server, &["watch", &id])).await;
     assert_eq!(watch.code, 0, "Successful exits 0: {}{}", watch.stdout, watch.stderr);
@@ -60,28 +56,12 @@ async fn template_and_run_commands_against_a_server() {
     assert!(!none.stdout.contains(&id), "{}", none.stdout);
 
     // A failing run: watch exits 1.
-    let bad: serde_json::Value = c
-        .post(server.url("/v1/runs"))
-        .json(&serde_json::json!({"spec": format!("metrics:\n- name: m\n  successCondition: result >= 0.99\n  provider:\n    web: {{url: '{target}/bad', jsonPath: '{{$.rate}}'}}\n")}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let bad = create(&c, &server, serde_json::json!({"spec": format!("metrics:\n- name: m\n  successCondition: result >= 0.99\n  provider:\n    web: {{url: '{target}/bad', jsonPath: '{{$.rate}}'}}\n")})).await;
     let watch = cli(args(&server, &["watch", bad["id"].as_str().unwrap()])).await;
     assert_eq!(watch.code, 1, "Failed exits 1: {}{}", watch.stdout, watch.stderr);
 
     // Terminate an indefinite run.
-    let long: serde_json::Value = c
-        .post(server.url("/v1/runs"))
-        .json(&serde_json::json!({"spec": format!("metrics:\n- name: m\n  interval: 1h\n  successCondition: result >= 0.99\n  provider:\n    web: {{url: '{target}/ok', jsonPath: '{{$.rate}}'}}\n")}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let long = create(&c, &server, serde_json::json!({"spec": format!("metrics:\n- name: m\n  interval: 1h\n  successCondition: result >= 0.99\n  provider:\n    web: {{url: '{target}/ok', jsonPath: '{{$.rate}}'}}\n")})).await;
     let long_id = long["id"].as_str().unwrap().to_string();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let term = cli(args(&server, &["terminate", &long_id, "-o", "json"])).await;

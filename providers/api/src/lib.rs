@@ -14,13 +14,24 @@
 //!   condition language is statically typed against it (`asFloat(result) == "1"` is a
 //!   compile error for a `float64` but not for an `any`).
 //!
-//! What this crate is not: it does not evaluate conditions, redact secrets (the engine
+//! What this crate is not: it does not evaluate conditions, redact secrets from messages (the engine
 //! knows the secret values and redacts every message it stores) or retry. A failed
 //! query is a [`ProviderError`], which the engine records as an Error measurement.
+//!
+//! Two optional modules serve provider crates, not the engine: `http` (feature
+//! `http`) is the one shared HTTP, auth and error-classification layer, and `testkit`
+//! (feature `testkit`, for providers' tests) is the conformance kit every provider runs.
 #![deny(missing_docs)]
+
+pub mod gofmt;
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// The value a provider hands to the conditions, tagged with the Go type Argo's provider
@@ -209,6 +220,31 @@ pub trait MetricProvider: Send + Sync + Debug {
     }
 }
 
+/// Named secrets a provider reads itself, the way Argo's Datadog provider reads the
+/// `datadog` Secret (or its `secretRef`) instead of taking credentials through args.
+/// The engine implements it over its own secret sources; values must never appear in
+/// messages, logs or `Debug` output.
+pub trait SecretLookup: Send + Sync {
+    /// The value of `key` in secret `name`, or a message without any secret value
+    /// (`secrets "<name>" not found`, `key '<key>' does not exist in secret '<name>'`).
+    fn secret(&self, name: &str, key: &str) -> Result<String, String>;
+}
+
+/// What a factory may use besides the metric's provider block. The default context
+/// has no secrets: every lookup fails with `secrets "<name>" not found`.
+#[derive(Clone, Default)]
+pub struct BuildContext {
+    /// The engine's named secrets, when it offers them.
+    pub secrets: Option<Arc<dyn SecretLookup>>,
+}
+
+impl Debug for BuildContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secrets = if self.secrets.is_some() { "Some(*****)" } else { "None" };
+        f.debug_struct("BuildContext").field("secrets", &format_args!("{secrets}")).finish()
+    }
+}
+
 /// Builds providers of one kind from a metric's `provider.<kind>` JSON block, after
 /// `{{args.*}}` substitution.
 pub trait ProviderFactory: Send + Sync + Debug {
@@ -217,4 +253,16 @@ pub trait ProviderFactory: Send + Sync + Debug {
 
     /// Validates `config` and builds the provider.
     fn build(&self, config: &serde_json::Value) -> Result<Box<dyn MetricProvider>, BuildError>;
+
+    /// Validates `config` and builds the provider with what the engine offers besides
+    /// the block (named secrets). Factories that need nothing more keep this default,
+    /// which is [`ProviderFactory::build`].
+    fn build_with_context(
+        &self,
+        config: &serde_json::Value,
+        ctx: &BuildContext,
+    ) -> Result<Box<dyn MetricProvider>, BuildError> {
+        let _ = ctx;
+        self.build(config)
+    }
 }

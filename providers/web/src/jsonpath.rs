@@ -27,7 +27,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
-use crate::gofmt::{go_float_v, go_quote, go_sharp_v, go_v, number_f64, sorted_entries};
+use augur_provider_api::gofmt::{go_float_v, go_quote, go_sharp_v, go_v, number_f64, sorted_entries};
 
 /// Upper bound on the values one evaluation may produce.
 pub(crate) const WORK_LIMIT: usize = 10_000_000;

@@ -21,7 +21,7 @@ use serde_json::Value;
 ///   `12345678901234567890` ⇒ `12345678901234567000`.
 ///
 /// ```
-/// use augur_provider_web::go_json;
+/// use augur_provider_api::gofmt::go_json;
 /// let v = serde_json::json!({"b": [1.0, 1e21, 1e-7], "a": "<&>"});
 /// assert_eq!(go_json(&v), r#"{"a":"\u003c\u0026\u003e","b":[1,1e+21,1e-7]}"#);
 /// ```
@@ -63,14 +63,14 @@ fn write_json(out: &mut String, value: &Value) {
 }
 
 /// The entries of a JSON object in Go's map-key order (bytewise).
-pub(crate) fn sorted_entries(map: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
+pub fn sorted_entries(map: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
     let mut entries: Vec<_> = map.iter().collect();
     entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     entries
 }
 
 /// A JSON number as the `float64` Go's decoder would have produced.
-pub(crate) fn number_f64(n: &serde_json::Number) -> f64 {
+pub fn number_f64(n: &serde_json::Number) -> f64 {
     n.as_f64().or_else(|| n.to_string().parse::<f64>().ok()).unwrap_or(f64::NAN)
 }
 
@@ -114,7 +114,7 @@ fn shortest_exp(f: f64) -> (String, i32) {
 }
 
 /// Go's `encoding/json` float64 encoding (see [`go_json`]).
-pub(crate) fn json_float(f: f64) -> String {
+pub fn json_float(f: f64) -> String {
     if !f.is_finite() {
         // json.Marshal refuses these; they cannot come out of a decoded document.
         return "null".to_string();
@@ -135,7 +135,7 @@ pub(crate) fn json_float(f: f64) -> String {
 /// Go's `fmt` `%v` of a `float64`: `strconv.FormatFloat(f, 'g', -1, 64)`, i.e. the
 /// shortest digits, in exponent form (`1e+06`, two-digit exponent at least) when the
 /// decimal exponent is `< -4` or `>= 6`.
-pub(crate) fn go_float_v(f: f64) -> String {
+pub fn go_float_v(f: f64) -> String {
     if f.is_nan() {
         return "NaN".to_string();
     }
@@ -156,7 +156,7 @@ pub(crate) fn go_float_v(f: f64) -> String {
 }
 
 /// Go's `fmt` `%v` of a decoded JSON value (`map[a:1 b:[x y]]`, `<nil>`, raw strings).
-pub(crate) fn go_v(value: &Value) -> String {
+pub fn go_v(value: &Value) -> String {
     match value {
         Value::Null => "<nil>".to_string(),
         Value::Bool(b) => b.to_string(),
@@ -174,7 +174,7 @@ pub(crate) fn go_v(value: &Value) -> String {
 }
 
 /// Go's `fmt` `%#v` of a decoded JSON value held in an `interface{}`.
-pub(crate) fn go_sharp_v(value: &Value) -> String {
+pub fn go_sharp_v(value: &Value) -> String {
     fn inner(value: &Value, nested: bool) -> String {
         match value {
             Value::Null if nested => "interface {}(nil)".to_string(),
@@ -199,7 +199,7 @@ pub(crate) fn go_sharp_v(value: &Value) -> String {
 }
 
 /// Go's `strconv.Quote` (printability approximated by "not a control character").
-pub(crate) fn go_quote(s: &str) -> String {
+pub fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
