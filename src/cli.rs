@@ -133,6 +133,40 @@ enum Command {
     },
     /// Print the HTTP API's OpenAPI document.
     Openapi,
+    /// Compare a canary's samples with a baseline's (Pass, High, Low or Nodata), or score
+    /// a whole canary config (`--canary-config C --data D`).
+    Judge {
+        /// Baseline samples: a JSON array (null = NaN) or one number per line.
+        #[arg(long, required_unless_present = "canary_config", requires = "canary")]
+        baseline: Option<PathBuf>,
+        /// Canary samples, in the same formats.
+        #[arg(long, requires = "baseline")]
+        canary: Option<PathBuf>,
+        /// A Kayenta canary config (`metrics[]` with `analysisConfigurations.canary`, `classifier.groupWeights`).
+        #[arg(long, requires = "data", conflicts_with_all = ["baseline", "canary", "config"])]
+        canary_config: Option<PathBuf>,
+        /// Kayenta metric set pairs: `[{"name", "values": {"control": [...], "experiment": [...]}}]`.
+        #[arg(long, requires = "canary_config")]
+        data: Option<PathBuf>,
+        /// Score at or above which the canary passes.
+        #[arg(long, default_value = "75")]
+        pass: f64,
+        /// Score at or above which the canary is marginal.
+        #[arg(long, default_value = "50")]
+        marginal: f64,
+        /// An `analysisConfigurations.canary` object (Kayenta's keys).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Which engine judges.
+        #[arg(long, value_enum, default_value = "augur")]
+        engine: crate::judge::Engine,
+        /// Which change is bad (overrides the config's `direction`).
+        #[arg(long, value_parser = ["either", "increase", "decrease"])]
+        direction: Option<String>,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value = "text")]
+        output: Output,
+    },
     /// Run a template's state machine on a virtual clock with scripted provider outcomes.
     Simulate {
         #[command(flatten)]
@@ -199,11 +233,86 @@ fn dispatch(command: Command) -> Result<i32, Exit> {
         Command::Watch { id, server } => crate::client::watch(&server, &id),
         Command::Terminate { id, server } => crate::client::terminate(&server, &id),
         Command::Template { action, server } => crate::client::template(&server, action),
+        Command::Judge { baseline, canary, config, engine, direction, output, canary_config, data, pass, marginal } => {
+            match (baseline, canary, canary_config, data) {
+                (_, _, Some(cc), Some(d)) => cmd_score(&cc, &d, engine, pass, marginal, output),
+                (Some(b), Some(c), _, _) => cmd_judge(&b, &c, config.as_deref(), engine, direction.as_deref(), output),
+                _ => Err(Exit(EXIT_USAGE, "give --baseline and --canary, or --canary-config and --data".into())),
+            }
+        }
         Command::Openapi => {
             print!("{}", crate::api::http::openapi_document());
             Ok(0)
         }
     }
+}
+
+fn cmd_score(
+    canary_config: &Path,
+    data: &Path,
+    engine: crate::judge::Engine,
+    pass: f64,
+    marginal: f64,
+    output: Output,
+) -> Result<i32, Exit> {
+    let json = |p: &Path| -> Result<serde_json::Value, Exit> {
+        serde_json::from_str(&read_file(p)?).map_err(|e| Exit(EXIT_USAGE, format!("{}: not JSON: {e}", p.display())))
+    };
+    let (result, code) = crate::judge::score_config(engine, &json(canary_config)?, &json(data)?, pass, marginal)
+        .map_err(|e| Exit(EXIT_USAGE, e))?;
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default()),
+        Output::Text => {
+            let reason = result.get("reason").and_then(serde_json::Value::as_str).unwrap_or_default();
+            println!("{} {}  {reason}", result["classification"].as_str().unwrap_or_default(), result["score"]);
+            for m in result["metrics"].as_array().into_iter().flatten() {
+                println!(
+                    "  {:<28} {:<10} {}",
+                    m["name"].as_str().unwrap_or_default(),
+                    m["classification"].as_str().unwrap_or_default(),
+                    m["reason"].as_str().unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn cmd_judge(
+    baseline: &Path,
+    canary: &Path,
+    config: Option<&Path>,
+    engine: crate::judge::Engine,
+    direction: Option<&str>,
+    output: Output,
+) -> Result<i32, Exit> {
+    let samples = |p: &Path| {
+        crate::judge::parse_samples(&read_file(p)?).map_err(|e| Exit(EXIT_USAGE, format!("{}: {e}", p.display())))
+    };
+    let (b, c) = (samples(baseline)?, samples(canary)?);
+    let config: serde_json::Value = match config {
+        Some(p) => serde_json::from_str(&read_file(p)?)
+            .map_err(|e| Exit(EXIT_USAGE, format!("{}: not JSON: {e}", p.display())))?,
+        None => serde_json::json!({}),
+    };
+    let (result, code) = crate::judge::judge(engine, &config, direction, &b, &c).map_err(|e| Exit(EXIT_USAGE, e))?;
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default()),
+        Output::Text => {
+            let s = |k: &str| result.get(k).map(|v| v.to_string().trim_matches('"').to_string()).unwrap_or_default();
+            println!("{}  {}", s("classification"), s("reason"));
+            println!(
+                "  estimate {}  CI [{}, {}]  p {}  n {}/{}",
+                s("estimate"),
+                s("ciLower"),
+                s("ciUpper"),
+                s("pValue"),
+                s("nBaseline"),
+                s("nCanary")
+            );
+        }
+    }
+    Ok(code)
 }
 
 /// Exit code for a configuration problem (sysexits' EX_CONFIG).

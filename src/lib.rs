@@ -11,8 +11,12 @@
 //! * `engine`: the pure state machine from measurements to a run verdict.
 //! * `simulate`: the engine on a virtual clock with scripted outcomes.
 //! * `registry`: the providers compiled into this build.
+//! * `judge`: `augur judge`, canary-vs-baseline statistics from the `augur-stats` crate.
 //! * `secrets`, `runner`, `cli`: the IO rim (secret files, the wall clock and tokio,
 //!   the command line).
+//! * The service: `store` (SQLite), `scheduler` (a tokio task per run), `service` (the
+//!   operations), `api` (gRPC and HTTP/JSON), `app` (wiring), `config`, `client` (the
+//!   client commands), `telemetry` (`/metrics`).
 //!
 //! The first five modules are pure and synchronous: no IO, no clock, no tokio.
 
@@ -24,6 +28,7 @@ pub mod condition;
 pub mod config;
 pub mod duration;
 pub mod engine;
+pub mod judge;
 pub mod model;
 pub mod registry;
 pub mod runner;

@@ -184,3 +184,56 @@ fn simulate_runs_on_a_virtual_clock() {
         r["measurements"].as_array().unwrap().iter().map(|m| m["startedAt"].as_str().unwrap().to_string()).collect();
     assert_eq!(starts.len(), 4);
 }
+
+#[test]
+fn judge_compares_canary_with_baseline_in_both_engines() {
+    let baseline = write_file("judge-baseline.json", "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, null]");
+    let canary = write_file("judge-canary.txt", "11\n12\n13\n14\n15\n16\n17\n18\n19\n20\n");
+    let (b, c) = (baseline.to_str().unwrap(), canary.to_str().unwrap());
+    let out = augur(&["judge", "--baseline", b, "--canary", c, "-o", "json"]);
+    assert_eq!(out.code, 1, "High exits 1: {}{}", out.stdout, out.stderr);
+    let v = out.json();
+    assert_eq!(v["classification"], "High");
+    assert_eq!(v["estimate"], 10.0, "the Hodges–Lehmann shift is the median pairwise difference: {v}");
+    assert_eq!((v["nBaseline"].as_u64(), v["nCanary"].as_u64()), (Some(10), Some(10)), "NaN removed: {v}");
+    assert!(v["pValue"].as_f64().is_some_and(|p| p < 1e-4), "{v}");
+    let out = augur(&["judge", "--baseline", b, "--canary", c, "--engine", "kayenta", "-o", "json"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_eq!(out.json()["classification"], "High");
+    assert!(out.json().get("pValue").is_none(), "Kayenta computes no p-value");
+    let out = augur(&["judge", "--baseline", b, "--canary", c, "--direction", "decrease", "-o", "json"]);
+    assert_eq!((out.code, out.json()["classification"].as_str()), (0, Some("Pass")));
+    let bad = write_file("judge-bad.txt", "1\nseven\n");
+    let out = augur(&["judge", "--baseline", bad.to_str().unwrap(), "--canary", c]);
+    assert_eq!(out.code, 64);
+    assert!(out.stderr.contains("line 2: \"seven\" is not a number"), "{}", out.stderr);
+}
+
+#[test]
+fn judge_scores_a_kayenta_canary_config() {
+    let config = write_file(
+        "canary-config.json",
+        r#"{"metrics": [
+            {"name": "errors", "groups": ["errors"], "analysisConfigurations": {"canary": {"direction": "increase", "critical": true}}},
+            {"name": "latency", "groups": ["latency"], "analysisConfigurations": {"canary": {"direction": "increase"}}}],
+            "classifier": {"groupWeights": {"errors": 60, "latency": 40}}}"#,
+    );
+    let steady: Vec<f64> = (0..40).map(|i| 10.0 + f64::from(i % 5)).collect();
+    let doubled: Vec<f64> = steady.iter().map(|x| x * 2.0).collect();
+    let pairs = serde_json::json!([
+        {"name": "errors", "values": {"control": steady, "experiment": steady}},
+        {"name": "latency", "values": {"control": steady, "experiment": doubled}}
+    ]);
+    let data = write_file("pairs.json", &pairs.to_string());
+    let (c, d) = (config.to_str().unwrap(), data.to_str().unwrap());
+    for engine in ["kayenta", "augur"] {
+        let out = augur(&["judge", "--canary-config", c, "--data", d, "--engine", engine, "-o", "json"]);
+        assert_eq!(out.code, 2, "Marginal exits 2: {}{}", out.stdout, out.stderr);
+        let v = out.json();
+        assert_eq!((v["score"].as_f64(), v["classification"].as_str()), (Some(60.0), Some("Marginal")), "{v}");
+        assert_eq!(v["metrics"][1]["classification"], "High");
+        // A lower pass threshold passes the same canary.
+        let out = augur(&["judge", "--canary-config", c, "--data", d, "--engine", engine, "--pass", "60"]);
+        assert_eq!(out.code, 0, "{}", out.stdout);
+    }
+}
