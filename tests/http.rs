@@ -405,3 +405,25 @@ async fn provider_concurrency_limit_and_measurement_timeout() {
     assert!(message.contains("100ms"), "{message}");
     augur.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn judge_endpoint_compares_canary_with_baseline() {
+    let augur = Augur::start(None).await;
+    let c = client();
+    let baseline: Vec<f64> = (1..=10).map(f64::from).collect();
+    let canary: Vec<f64> = (11..=20).map(f64::from).collect();
+    let (code, _, v) =
+        send(c.post(augur.url("/v1/judge")).json(&json!({"baseline": baseline, "canary": canary}))).await;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!((v["engine"].as_str(), v["classification"].as_str()), (Some("augur"), Some("High")), "{v}");
+    assert_eq!(v["estimate"], 10.0);
+    let body = json!({"baseline": baseline, "canary": canary, "engine": "kayenta", "direction": "decrease"});
+    let (code, _, v) = send(c.post(augur.url("/v1/judge")).json(&body)).await;
+    assert_eq!((code, v["classification"].as_str()), (200, Some("Pass")), "{v}");
+    let (code, _, err) =
+        send(c.post(augur.url("/v1/judge")).json(&json!({"baseline": [1], "canary": [2], "engine": "r"}))).await;
+    assert_eq!((code, err["error"]["field"].as_str()), (400, Some("engine")), "{err}");
+    let (code, _, err) = send(c.post(augur.url("/v1/judge")).json(&json!({"baseline": [1], "canary": ["x"]}))).await;
+    assert_eq!((code, err["error"]["field"].as_str()), (400, Some("canary[0]")), "{err}");
+    augur.stop().await;
+}

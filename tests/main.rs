@@ -18,3 +18,5 @@ mod crash;
 mod client;
 // The gRPC API in process on 127.0.0.1:0: runs, watch, terminate, templates, health, reflection.
 mod grpc;
+// Every provider template in templates/ run by the real binary against real local servers.
+mod providers;

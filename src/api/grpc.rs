@@ -218,6 +218,52 @@ impl AnalysisService for Grpc {
         let record = self.service.wait_run(&record.id, wait).await?;
         Ok(Response::new((&record).into()))
     }
+
+    async fn judge(&self, request: Request<pb::JudgeRequest>) -> Result<Response<pb::JudgeResponse>, Status> {
+        let req = request.into_inner();
+        let engine = match req.engine.as_str() {
+            "" | "augur" => crate::judge::Engine::Augur,
+            "kayenta" => crate::judge::Engine::Kayenta,
+            other => {
+                return Err(Status::invalid_argument(format!("engine: {other:?}: expected \"augur\" or \"kayenta\"")));
+            }
+        };
+        let direction = match req.direction.as_str() {
+            "" => None,
+            d @ ("either" | "increase" | "decrease") => Some(d),
+            other => {
+                return Err(Status::invalid_argument(format!(
+                    "direction: {other:?}: expected either, increase or decrease"
+                )));
+            }
+        };
+        let config: serde_json::Value = if req.config_json.trim().is_empty() {
+            serde_json::json!({})
+        } else {
+            serde_json::from_str(&req.config_json)
+                .map_err(|e| Status::invalid_argument(format!("config_json: not JSON: {e}")))?
+        };
+        let (v, _) = crate::judge::judge(engine, &config, direction, &req.baseline, &req.canary)
+            .map_err(Status::invalid_argument)?;
+        let text = |k: &str| v.get(k).and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
+        let num = |k: &str| v.get(k).and_then(serde_json::Value::as_f64);
+        let count =
+            |k: &str| v.get(k).and_then(serde_json::Value::as_u64).map_or(0, |n| i32::try_from(n).unwrap_or(i32::MAX));
+        Ok(Response::new(pb::JudgeResponse {
+            engine: text("engine"),
+            classification: text("classification"),
+            reason: text("reason"),
+            critical: v.get("critical").and_then(serde_json::Value::as_bool).unwrap_or(false),
+            estimate: num("estimate"),
+            ci_lower: num("ciLower"),
+            ci_upper: num("ciUpper"),
+            p_value: num("pValue"),
+            effect_size: num("effectSize"),
+            deviation: num("deviation"),
+            n_baseline: count("nBaseline"),
+            n_canary: count("nCanary"),
+        }))
+    }
 }
 
 #[tonic::async_trait]

@@ -522,6 +522,56 @@ async fn list_namespace_templates(
     Ok(json(StatusCode::OK, &TemplateList { templates: list.into_iter().map(TemplateView::from).collect() }))
 }
 
+/// `POST /v1/judge`: one canary-vs-baseline comparison.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JudgeBody {
+    /// Baseline samples (`null` = NaN).
+    #[schema(value_type = Vec<Option<f64>>)]
+    pub baseline: Vec<Option<f64>>,
+    /// Canary samples (`null` = NaN).
+    #[schema(value_type = Vec<Option<f64>>)]
+    pub canary: Vec<Option<f64>>,
+    /// An `analysisConfigurations.canary` object (Kayenta's keys; `augur` for the augur engine's own).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub config: Option<serde_json::Value>,
+    /// `augur` (default) or `kayenta`.
+    #[serde(default)]
+    pub engine: Option<String>,
+    /// `either`, `increase` or `decrease` (overrides the config's).
+    #[serde(default)]
+    pub direction: Option<String>,
+}
+
+/// Judge a canary against a baseline.
+#[utoipa::path(post, path = "/v1/judge", request_body = JudgeBody,
+    responses((status = 200, description = "classification, reason, critical, estimate, ciLower, ciUpper, pValue (augur), effectSize, deviation, nBaseline, nCanary, engine"),
+              (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn judge(body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let body = body.map_err(body_rejection)?;
+    let req: JudgeBody = decode(&body)?;
+    let engine = match req.engine.as_deref().unwrap_or("augur") {
+        "augur" => crate::judge::Engine::Augur,
+        "kayenta" => crate::judge::Engine::Kayenta,
+        other => return Err(bad("engine", format!("{other:?}: expected \"augur\" or \"kayenta\""))),
+    };
+    if let Some(d) = req.direction.as_deref()
+        && !["either", "increase", "decrease"].contains(&d)
+    {
+        return Err(bad("direction", format!("{d:?}: expected either, increase or decrease")));
+    }
+    let values = |v: &[Option<f64>]| v.iter().map(|x| x.unwrap_or(f64::NAN)).collect::<Vec<f64>>();
+    let config = req.config.unwrap_or_else(|| serde_json::json!({}));
+    let (result, _) =
+        crate::judge::judge(engine, &config, req.direction.as_deref(), &values(&req.baseline), &values(&req.canary))
+            .map_err(|e| {
+                let message = e.strip_prefix("config: ").unwrap_or(&e).to_string();
+                ApiError::Service(Error::Invalid { field: "config".into(), message })
+            })?;
+    Ok(json(StatusCode::OK, &result))
+}
+
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", responses((status = 200, description = "ok")))]
 async fn healthz() -> &'static str {
@@ -633,6 +683,7 @@ pub fn router(service: Service, body_limit: usize) -> Router {
     Router::new()
         .route("/v1/runs", post(create_run).get(list_runs))
         .route("/v1/runs/{id}", get(get_run))
+        .route("/v1/judge", post(judge))
         .route("/v1/runs/{id}/events", get(run_events))
         .route("/v1/runs/{id}/terminate", post(terminate_run))
         .route("/v1/templates", get(list_templates))

@@ -9,6 +9,8 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 
+pub mod prometheus;
+
 /// A scratch directory unique to this test process and call.
 pub fn scratch_dir() -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
@@ -40,7 +42,13 @@ impl Output {
 
 /// Runs the built `augur` binary.
 pub fn augur(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_augur")).args(args).output().expect("run augur");
+    augur_env(args, &[])
+}
+
+/// Runs the built `augur` binary with `envs` added to its environment (only).
+pub fn augur_env(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_augur")).args(args).envs(envs.iter().copied()).output().expect("run augur");
     Output {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
