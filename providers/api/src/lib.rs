@@ -23,6 +23,7 @@
 //! (feature `testkit`, for providers' tests) is the conformance kit every provider runs.
 #![deny(missing_docs)]
 
+pub mod duration;
 pub mod gofmt;
 #[cfg(feature = "http")]
 pub mod http;

@@ -29,7 +29,7 @@
 #![deny(missing_docs)]
 
 mod client;
-mod duration;
+
 mod parse;
 
 use std::fmt;
@@ -257,7 +257,7 @@ fn parse_config(config: &Value) -> Result<(i64, Vec<MetricDataQuery>), BuildErro
     let interval_nanos = if raw.interval.is_empty() {
         DEFAULT_INTERVAL_NANOS
     } else {
-        duration::parse_go_duration(&raw.interval).map_err(|e| BuildError(e.to_string()))?
+        augur_provider_api::duration::parse_go_duration(&raw.interval).map_err(|e| BuildError(e.to_string()))?
     };
     if raw.metric_data_queries.is_empty() {
         return Err(BuildError(

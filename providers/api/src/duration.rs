@@ -1,20 +1,19 @@
-//! Go's `time.ParseDuration`, for the `interval` field.
-//!
-//! A copy of the root crate's `src/duration.rs` parser (providers never depend on the
-//! root crate). It belongs in `providers/api` once a second provider (Datadog's
-//! `interval`) needs it; until then the two copies must stay identical.
+//! Go's `time.ParseDuration`, exactly: the duration syntax of every Argo field
+//! (`interval`, `initialDelay`, Datadog's `interval`, …) and its error messages.
 
 use std::fmt;
 
 /// A parse failure, with Go's message (`time: unknown unit "x" in duration "5x"`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DurationError(pub(crate) String);
+pub struct DurationError(pub String);
 
 impl fmt::Display for DurationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
+
+impl std::error::Error for DurationError {}
 
 const NS: u64 = 1;
 const US: u64 = 1_000;
@@ -24,7 +23,7 @@ const M: u64 = 60 * S;
 const H: u64 = 60 * M;
 
 /// Go's `strconv.Quote` for the strings these messages show.
-fn go_quote(s: &str) -> String {
+pub fn go_quote(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {
@@ -46,7 +45,7 @@ fn invalid(orig: &str) -> DurationError {
 }
 
 /// Parses a Go duration string into nanoseconds.
-pub(crate) fn parse_go_duration(orig: &str) -> Result<i64, DurationError> {
+pub fn parse_go_duration(orig: &str) -> Result<i64, DurationError> {
     let mut s = orig;
     let mut d: u64 = 0;
     let mut neg = false;
@@ -147,6 +146,54 @@ pub(crate) fn parse_go_duration(orig: &str) -> Result<i64, DurationError> {
     Ok(d as i64)
 }
 
+/// Formats nanoseconds as Go's `Duration.String()` does (`1h2m3s`, `1.5s`, `0s`).
+pub fn format_go_duration(ns: i64) -> String {
+    if ns == 0 {
+        return "0s".to_string();
+    }
+    let neg = ns < 0;
+    let u = ns.unsigned_abs();
+    let mut out = String::new();
+    if u < S {
+        let (unit, div) = if u < US {
+            ("ns", 1)
+        } else if u < MS {
+            ("\u{b5}s", US)
+        } else {
+            ("ms", MS)
+        };
+        out.push_str(&frac(u, div));
+        out.push_str(unit);
+    } else {
+        let h = u / H;
+        let m = (u % H) / M;
+        let rest = u % M;
+        if h > 0 {
+            out.push_str(&format!("{h}h"));
+        }
+        if h > 0 || m > 0 {
+            out.push_str(&format!("{m}m"));
+        }
+        out.push_str(&frac(rest, S));
+        out.push('s');
+    }
+    if neg { format!("-{out}") } else { out }
+}
+
+fn frac(v: u64, div: u64) -> String {
+    let int = v / div;
+    let mut f = v % div;
+    if f == 0 {
+        return int.to_string();
+    }
+    let mut digits = div.to_string().len() - 1;
+    while f.is_multiple_of(10) {
+        f /= 10;
+        digits -= 1;
+    }
+    format!("{int}.{f:0digits$}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,19 +206,50 @@ mod tests {
     #[test]
     fn valid() {
         check("0", Ok(0));
-        check("5m", Ok((5 * M) as i64));
+        check("5s", Ok(5 * S as i64));
+        check("30s", Ok(30 * S as i64));
+        check("1.5h", Ok((H + 30 * M) as i64));
         check("1h30m", Ok((H + 30 * M) as i64));
+        check("300ms", Ok(300 * MS as i64));
         check("-1.5h", Ok(-((H + 30 * M) as i64)));
+        check("+5m", Ok((5 * M) as i64));
+        check("2h45m", Ok((2 * H + 45 * M) as i64));
+        check("1ns", Ok(1));
+        check("1us", Ok(1000));
         check("1µs", Ok(1000));
+        check("1μs", Ok(1000));
         check(".5s", Ok((S / 2) as i64));
+        check("1.s", Ok(S as i64));
+        check("0s", Ok(0));
+        check("1m0s", Ok(M as i64));
         check("9223372036854775807ns", Ok(i64::MAX));
+        check("-9223372036854775808ns", Ok(i64::MIN));
+        check("0.000000001s", Ok(1));
     }
 
     #[test]
     fn invalid_inputs() {
         check("", Err("time: invalid duration \"\""));
         check("5", Err("time: missing unit in duration \"5\""));
+        check("60s-typo", Err("time: unknown unit \"s-typo\" in duration \"60s-typo\""));
+        check("1x", Err("time: unknown unit \"x\" in duration \"1x\""));
+        check("-", Err("time: invalid duration \"-\""));
+        check("s", Err("time: invalid duration \"s\""));
+        check(".s", Err("time: invalid duration \".s\""));
         check("1d", Err("time: unknown unit \"d\" in duration \"1d\""));
+        check("5 m", Err("time: unknown unit \" m\" in duration \"5 m\""));
+        check("9223372036854775808ns", Err("time: invalid duration \"9223372036854775808ns\""));
         check("3000000h", Err("time: invalid duration \"3000000h\""));
+    }
+
+    #[test]
+    fn format() {
+        assert_eq!(format_go_duration(0), "0s");
+        assert_eq!(format_go_duration(90 * S as i64), "1m30s");
+        assert_eq!(format_go_duration((H + 2 * M + 3 * S) as i64), "1h2m3s");
+        assert_eq!(format_go_duration(1_500_000_000), "1.5s");
+        assert_eq!(format_go_duration(10 * MS as i64), "10ms");
+        assert_eq!(format_go_duration(H as i64), "1h0m0s");
+        assert_eq!(format_go_duration(-(5 * S as i64)), "-5s");
     }
 }
