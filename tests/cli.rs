@@ -53,7 +53,7 @@ fn run_provider_error_exits_3_with_argo_message() {
     assert_eq!(out.code, 3, "{}", out.stdout);
     let json = out.json();
     assert_eq!(json["phase"], "Error");
-    assert_eq!(json["metricResults"][0]["measurements"][0]["message"], "received non 2xx response code: 500");
+    assert_eq!(json["metricResults"][0]["measurements"][0]["message"], "received non 2xx response code: 500: boom");
 }
 
 #[test]

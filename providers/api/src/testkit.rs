@@ -125,6 +125,22 @@ pub mod conformance {
         /// More 200 answers that must be Errors for this vendor, besides the kit's own
         /// (truncated JSON, HTML, empty body, a JSON array, a JSON string).
         pub extra_malformed: Vec<FakeResponse>,
+        /// What a 200 body that is not what the vendor documents means.
+        pub bodies: BodyContract,
+    }
+
+    /// What a provider does with a 2xx body it cannot use.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum BodyContract {
+        /// A vendor API: every malformed body is an [`ErrorKind::Malformed`] Error.
+        #[default]
+        Structured,
+        /// Argo's `web` provider: a body that is not JSON (truncated, HTML, empty) is the
+        /// result as a string; JSON of the wrong shape is an Error of this kind.
+        TextIsValue {
+            /// The kind of the Error for JSON the provider cannot read.
+            wrong_shape: ErrorKind,
+        },
     }
 
     /// How the fake misbehaves.
@@ -347,9 +363,16 @@ pub mod conformance {
     }
 
     async fn malformed(subject: &Subject, answer: FakeResponse) -> Result<(), String> {
+        let is_json = serde_json::from_slice::<serde_json::Value>(&answer.body).is_ok();
         let (res, _) = against_fake(subject, Case::Failure, Behavior::Respond(answer)).await?;
-        let err = expect_error(res)?;
-        expect_kind(&err, ErrorKind::Malformed)
+        match subject.bodies {
+            BodyContract::Structured => expect_kind(&expect_error(res)?, ErrorKind::Malformed),
+            BodyContract::TextIsValue { wrong_shape } if is_json => expect_kind(&expect_error(res)?, wrong_shape),
+            BodyContract::TextIsValue { .. } => match res {
+                Ok(crate::Outcome::Observed(o)) if matches!(o.result, crate::ResultValue::String(_)) => Ok(()),
+                other => Err(format!("a body that is not JSON must be the result as a string, got {other:?}")),
+            },
+        }
     }
 
     /// The kit's own malformed 200 answers: no vendor accepts any of them.
@@ -453,6 +476,7 @@ pub mod conformance {
                     expect: Expect::Observed { result: ResultValue::Floats(vec![]), value: "[]".to_string() },
                 },
                 extra_malformed: vec![],
+                bodies: BodyContract::Structured,
             }
         }
 

@@ -6,7 +6,9 @@ mod support;
 
 use std::time::Duration;
 
-use augur_provider_api::testkit::conformance::{self, Case, Expect, FakeResponse, Scenario, Source, Subject};
+use augur_provider_api::testkit::conformance::{
+    self, BodyContract, Case, Expect, FakeResponse, Scenario, Source, Subject,
+};
 use augur_provider_api::{ProviderFactory, ResultValue};
 use augur_provider_datadog::ApiVersion;
 use serde_json::json;
@@ -61,6 +63,7 @@ fn subject(version: ApiVersion) -> Subject {
             expect: Expect::Observed { result: ResultValue::Nil, value: "[]".to_string() },
         },
         extra_malformed,
+        bodies: BodyContract::Structured,
     }
 }
 

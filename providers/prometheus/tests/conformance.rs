@@ -6,7 +6,9 @@ mod support;
 use std::time::Duration;
 
 use augur_provider_api::ResultValue;
-use augur_provider_api::testkit::conformance::{self, Case, Expect, FakeResponse, Scenario, Source, Subject};
+use augur_provider_api::testkit::conformance::{
+    self, BodyContract, Case, Expect, FakeResponse, Scenario, Source, Subject,
+};
 use augur_provider_prometheus::PrometheusFactory;
 use serde_json::json;
 
@@ -46,6 +48,7 @@ async fn prometheus_passes_the_conformance_kit() {
             FakeResponse::json(200, r#"{"status":"success"}"#),
             FakeResponse::json(200, r#"{"status":"success","data":{"resultType":"string","result":[1,"s"]}}"#),
         ],
+        bodies: BodyContract::Structured,
     };
     conformance::check(&subject).await;
 }

@@ -5,7 +5,8 @@
 //! * the `provider.web` block is validated once by [`WebFactory`]; Argo's own messages are
 //!   kept (`use either Body or JSONBody; both cannot exists for WebMetric payload`,
 //!   `Body/JSONBody can only be used with POST or PUT WebMetric Method types`);
-//! * a status outside `[200,300)` is an error `received non 2xx response code: <code>`;
+//! * a status outside `[200,300)` is an error `received non 2xx response code: <code>`,
+//!   followed by `: ` and the start of the body when there is one;
 //! * a body that decodes as JSON is searched with the Kubernetes JSONPath `jsonPath`
 //!   (default `{$}`) and the **first** match becomes `result` (as [`ResultValue::Json`]),
 //!   with `value` = Go's `json.Marshal` of it ([`go_json`]); a body that is not JSON
@@ -243,10 +244,11 @@ impl WebProvider {
         let response = request.send().await.map_err(|e| http::send_error(&op, e, timeout))?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
-            return Err(ProviderError::new(
-                http::status_kind(status),
-                format!("received non 2xx response code: {status}"),
-            ));
+            // Argo's message, then the start of the body, so the user sees why (augur
+            // adds the body; docs/compatibility.md).
+            let code = response.status();
+            let body = http::read_body(response, 4096, "", timeout).await.unwrap_or_default();
+            return Err(http::status_error(code, &format!("received non 2xx response code: {status}"), &body));
         }
         let body = http::read_body(response, MAX_BODY_BYTES, "Received no bytes in response", timeout).await?;
         self.observe(&body).map(Outcome::Observed)

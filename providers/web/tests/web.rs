@@ -350,7 +350,12 @@ async fn non_2xx_statuses_map_to_argos_message_and_a_kind() {
     ];
     for (code, kind) in cases {
         let err = measure_err(json!({"url": server.url(&format!("/{code}"))})).await;
-        assert_eq!(err.message(), format!("received non 2xx response code: {code}"));
+        // Argo's message, then the body (augur's addition: issue 4 asks for the body).
+        let message = err.message();
+        assert!(message.starts_with(&format!("received non 2xx response code: {code}")), "{message}");
+        if code != 304 {
+            assert!(message.ends_with(r#": {"detail": "should not appear"}"#), "{message}");
+        }
         assert_eq!(err.kind(), kind, "{code}");
     }
 }

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use augur_provider_api::testkit::conformance::{self, Case, Expect, FakeResponse, Scenario, Source, Subject};
+use augur_provider_api::testkit::conformance::{
+    self, BodyContract, Case, Expect, FakeResponse, Scenario, Source, Subject,
+};
 use augur_provider_api::{ProviderFactory, ResultValue};
 use augur_provider_cloudwatch::{ClientOptions, result_schema};
 use serde_json::json;
@@ -80,6 +82,7 @@ async fn cloudwatch_passes_the_conformance_kit() {
             xml("<GetMetricDataResponse><GetMetricDataResult><MetricDataResults><member><Values><member>1</member>\
                  </Values></member></MetricDataResults></GetMetricDataResult></GetMetricDataResponse>"),
         ],
+        bodies: BodyContract::Structured,
     };
     conformance::check(&subject).await;
 }

@@ -3,7 +3,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use augur_provider_api::testkit::conformance::{self, Case, Expect, FakeResponse, Scenario, Source, Subject};
+use augur_provider_api::testkit::conformance::{
+    self, BodyContract, Case, Expect, FakeResponse, Scenario, Source, Subject,
+};
 use augur_provider_api::{DecidedPhase, MeasureContext, Outcome, ProviderFactory};
 use augur_provider_job::{JobFactory, Settings};
 use serde_json::json;
@@ -61,6 +63,7 @@ async fn the_kubernetes_form_passes_the_conformance_kit() {
             FakeResponse::json(201, r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success"}"#),
             FakeResponse::json(201, r#"{"kind":"JobList","apiVersion":"batch/v1","metadata":{},"items":[]}"#),
         ],
+        bodies: BodyContract::Structured,
     };
     conformance::check(&subject).await;
 }
