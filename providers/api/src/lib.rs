@@ -267,3 +267,13 @@ pub trait ProviderFactory: Send + Sync + Debug {
         self.build(config)
     }
 }
+
+/// Deserialises `null` as the type's default, as Argo's CRD pruning effectively does
+/// (`#[serde(default, deserialize_with = "augur_provider_api::nullable")]`).
+pub fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de> + Default,
+{
+    Ok(<Option<T> as serde::Deserialize>::deserialize(d)?.unwrap_or_default())
+}

@@ -111,22 +111,13 @@ impl ProviderFactory for CloudWatchFactory {
 // Configuration: Argo's `CloudWatchMetric` and `convertType`
 // ---------------------------------------------------------------------------------------
 
-/// Deserialises `null` as the type's default, as Argo's CRD pruning effectively does.
-fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
 /// `provider.cloudWatch`. Unknown fields are ignored, as the CRD prunes them.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct RawConfig {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     interval: String,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     metric_data_queries: Vec<RawQuery>,
 }
 
@@ -134,7 +125,7 @@ struct RawConfig {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct RawQuery {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     id: String,
     #[serde(default)]
     expression: Option<String>,
@@ -152,13 +143,13 @@ struct RawQuery {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct RawMetricStat {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     metric: RawMetric,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     period: IntOrString,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     stat: String,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     unit: String,
 }
 
@@ -168,7 +159,7 @@ struct RawMetricStat {
 struct RawMetric {
     #[serde(default)]
     dimensions: Option<Vec<RawDimension>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     metric_name: String,
     #[serde(default)]
     namespace: Option<String>,
@@ -177,9 +168,9 @@ struct RawMetric {
 /// `metricStat.metric.dimensions[]`.
 #[derive(Deserialize, Default)]
 struct RawDimension {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     name: String,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     value: String,
 }
 

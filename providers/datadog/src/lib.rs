@@ -42,7 +42,7 @@ use augur_provider_api::{
     BuildContext, BuildError, ErrorKind, MeasureContext, MetricProvider, Outcome, ProviderError, ProviderFactory,
     SecretLookup,
 };
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 
 pub use credentials::DdEnv;
@@ -130,13 +130,13 @@ pub struct Config {
     #[serde(default)]
     pub interval: Option<String>,
     /// A single query. In v2 it is sent as `queries: {query: <query>}`.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub query: String,
     /// v2 only: named queries, referenced by `formula`.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub queries: BTreeMap<String, String>,
     /// v2 only: a formula over `queries` (`a / b`).
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub formula: String,
     /// v2 only: how each query is reduced to one value. Unset ⇒ `last`.
     #[serde(default)]
@@ -145,7 +145,7 @@ pub struct Config {
     #[serde(default)]
     pub request_timeout: Option<String>,
     /// Where the credentials are.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub secret_ref: SecretRef,
 }
 
@@ -153,21 +153,12 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct SecretRef {
     /// The secret's name. Set ⇒ only this secret is read (no environment fallback).
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub name: String,
     /// Argo: read the secret from the run's namespace. augur's secret source has no
     /// namespaces, so this only makes `name` required, as in Argo.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub namespaced: bool,
-}
-
-/// Deserialises `null` as the type's default, as Argo's CRD pruning effectively does.
-fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// The Kubernetes API server's message for a value outside a CRD enum.

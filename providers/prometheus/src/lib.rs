@@ -99,22 +99,22 @@ impl PrometheusFactory {
 pub struct Config {
     /// The Prometheus base URL (`http://prometheus:9090`, or with a path prefix). Empty ⇒
     /// [`ADDRESS_ENV`]. Must have a scheme and a host.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub address: String,
     /// The PromQL query, after `{{args.*}}` substitution.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub query: String,
     /// Per-query timeout in seconds. Unset ⇒ 30; negative or zero is an error.
     #[serde(default)]
     pub timeout: Option<i64>,
     /// Skip TLS certificate verification.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub insecure: bool,
     /// Extra request headers; the last entry for a (case-insensitive) name wins.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub headers: Vec<Header>,
     /// `basicAuth`, `oauth2` or `sigv4`.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub authentication: Authentication,
     /// Makes the metric a range query.
     #[serde(default)]
@@ -125,7 +125,7 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Header {
     /// The header name.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub key: String,
     /// The header value (often a token, so it is never printed).
     #[serde(default, deserialize_with = "nullable_secret")]
@@ -137,13 +137,13 @@ pub struct Header {
 #[serde(rename_all = "camelCase")]
 pub struct Authentication {
     /// HTTP basic authentication.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub basic_auth: BasicAuth,
     /// OAuth2 client credentials.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub oauth2: OAuth2Config,
     /// AWS sigv4 (Amazon Managed Prometheus); not supported by augur yet.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub sigv4: Sigv4Config,
 }
 
@@ -151,7 +151,7 @@ pub struct Authentication {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct BasicAuth {
     /// The user name.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub username: String,
     /// The password.
     #[serde(default, deserialize_with = "nullable_secret")]
@@ -164,16 +164,16 @@ pub struct BasicAuth {
 #[serde(rename_all = "camelCase")]
 pub struct OAuth2Config {
     /// The token endpoint.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub token_url: String,
     /// The client id.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub client_id: String,
     /// The client secret.
     #[serde(default, deserialize_with = "nullable_secret")]
     pub client_secret: Secret,
     /// Requested scopes.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub scopes: Vec<String>,
 }
 
@@ -182,13 +182,13 @@ pub struct OAuth2Config {
 #[serde(rename_all = "camelCase")]
 pub struct Sigv4Config {
     /// The AWS region.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub region: String,
     /// The AWS profile.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub profile: String,
     /// A role to assume.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub role_arn: String,
 }
 
@@ -198,23 +198,14 @@ pub struct Sigv4Config {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RangeQuery {
     /// The start of the range.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub start: String,
     /// The end of the range.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub end: String,
     /// The resolution.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub step: String,
-}
-
-/// Deserialises `null` as the type's default, as Argo's CRD pruning effectively does.
-fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 fn nullable_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {

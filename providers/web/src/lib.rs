@@ -74,21 +74,12 @@ impl ProviderFactory for WebFactory {
 // Configuration
 // ---------------------------------------------------------------------------------------
 
-/// Deserialises `null` as the type's default, as Argo's CRD pruning effectively does.
-fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
 /// One `headers[]` entry.
 #[derive(Deserialize, Default)]
 struct HeaderEntry {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     key: String,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     value: String,
 }
 
@@ -96,7 +87,7 @@ struct HeaderEntry {
 /// are ignored as in Argo).
 #[derive(Deserialize, Default)]
 struct Authentication {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     oauth2: OAuth2Entry,
 }
 
@@ -104,13 +95,13 @@ struct Authentication {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct OAuth2Entry {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     token_url: String,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     client_id: String,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     client_secret: String,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     scopes: Vec<String>,
 }
 

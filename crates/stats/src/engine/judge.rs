@@ -233,7 +233,7 @@ fn prepare(config: &MetricConfig, baseline: Sample<'_>, canary: Sample<'_>) -> P
 }
 
 /// Formats a number with about four significant digits.
-fn num(v: f64) -> String {
+pub(super) fn num(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
         return format!("{}", v + 0.0);
     }
@@ -247,7 +247,7 @@ fn num(v: f64) -> String {
     }
 }
 
-fn signed(v: f64) -> String {
+pub(super) fn signed(v: f64) -> String {
     if v > 0.0 { format!("+{}", num(v)) } else { num(v) }
 }
 

@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{ConfigError, Direction, Margin, MetricConfig, MetricKind, NanPolicy};
 use super::input::{MetricInput, Sample};
+use super::judge::{num, signed};
 use super::special::{log_sum_exp, softplus};
 
 /// What a sequential look concludes.
@@ -99,24 +100,6 @@ pub struct SequentialVerdict {
 
 fn finite(v: f64) -> Option<f64> {
     v.is_finite().then_some(v + 0.0)
-}
-
-fn num(v: f64) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return format!("{}", v + 0.0);
-    }
-    let mag = v.abs().log10().floor();
-    if (-4.0..6.0).contains(&mag) {
-        let decimals = (3.0 - mag).max(0.0) as usize;
-        let s = format!("{v:.decimals$}");
-        if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
-    } else {
-        format!("{v:.3e}")
-    }
-}
-
-fn signed(v: f64) -> String {
-    if v > 0.0 { format!("+{}", num(v)) } else { num(v) }
 }
 
 fn evidence(log_e: f64, max_log_e: f64) -> String {
