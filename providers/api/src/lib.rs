@@ -277,3 +277,23 @@ where
 {
     Ok(<Option<T> as serde::Deserialize>::deserialize(d)?.unwrap_or_default())
 }
+
+/// Reads a provider block into its config type: `null` is an empty block, and a type
+/// error names the field (`timeout: invalid type: …`), or the provider (`kind: …`) when
+/// the block itself has the wrong type.
+pub fn parse_block<T>(kind: &str, config: &serde_json::Value) -> Result<T, BuildError>
+where
+    T: serde::de::DeserializeOwned + Default,
+{
+    if config.is_null() {
+        return Ok(T::default());
+    }
+    serde_path_to_error::deserialize(config).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            BuildError(format!("{kind}: {}", e.inner()))
+        } else {
+            BuildError(format!("{path}: {}", e.inner()))
+        }
+    })
+}

@@ -221,17 +221,7 @@ impl Config {
     /// Reads a `provider.prometheus` block (`null` is an empty block). Type errors name
     /// the field (`timeout: invalid type: …`).
     pub fn from_json(config: &Value) -> Result<Config, BuildError> {
-        if config.is_null() {
-            return Ok(Config::default());
-        }
-        serde_path_to_error::deserialize(config).map_err(|e| {
-            let path = e.path().to_string();
-            if path == "." {
-                BuildError(format!("prometheus: {}", e.inner()))
-            } else {
-                BuildError(format!("{path}: {}", e.inner()))
-            }
-        })
+        augur_provider_api::parse_block("prometheus", config)
     }
 
     /// Validates the block in Argo's order (address, authentication, timeout, then the
