@@ -187,8 +187,10 @@ fn simulate_runs_on_a_virtual_clock() {
 
 #[test]
 fn judge_compares_canary_with_baseline_in_both_engines() {
-    let baseline = write_file("judge-baseline.json", "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, null]");
-    let canary = write_file("judge-canary.txt", "11\n12\n13\n14\n15\n16\n17\n18\n19\n20\n");
+    // Steps in time order, not sorted: a sorted series is a trend, which the default engine treats as
+    // strongly autocorrelated (and would widen accordingly).
+    let baseline = write_file("judge-baseline.json", "[3, 7, 1, 9, 5, 10, 2, 8, 4, 6, null]");
+    let canary = write_file("judge-canary.txt", "13\n17\n11\n19\n15\n20\n12\n18\n14\n16\n");
     let (b, c) = (baseline.to_str().unwrap(), canary.to_str().unwrap());
     let out = augur(&["judge", "--baseline", b, "--canary", c, "-o", "json"]);
     assert_eq!(out.code, 1, "High exits 1: {}{}", out.stdout, out.stderr);
@@ -196,13 +198,23 @@ fn judge_compares_canary_with_baseline_in_both_engines() {
     assert_eq!(v["classification"], "High");
     assert_eq!(v["estimate"], 10.0, "the Hodges–Lehmann shift is the median pairwise difference: {v}");
     assert_eq!((v["nBaseline"].as_u64(), v["nCanary"].as_u64()), (Some(10), Some(10)), "NaN removed: {v}");
-    assert!(v["pValue"].as_f64().is_some_and(|p| p < 1e-4), "{v}");
+    assert!(v["pValue"].as_f64().is_some_and(|p| p < 0.05), "{v}");
     let out = augur(&["judge", "--baseline", b, "--canary", c, "--engine", "kayenta", "-o", "json"]);
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert_eq!(out.json()["classification"], "High");
     assert!(out.json().get("pValue").is_none(), "Kayenta computes no p-value");
     let out = augur(&["judge", "--baseline", b, "--canary", c, "--direction", "decrease", "-o", "json"]);
     assert_eq!((out.code, out.json()["classification"].as_str()), (0, Some("Pass")));
+    // The textbook test on request: complete separation of 10 vs 10 has the exact two-sided p 2/C(20, 10).
+    let iid = write_file("judge-iid.json", r#"{"augur": {"serialDependence": "independent"}}"#);
+    let out = augur(&["judge", "--baseline", b, "--canary", c, "--config", iid.to_str().unwrap(), "-o", "json"]);
+    let p = out.json()["pValue"].as_f64().unwrap();
+    assert!((p - 2.0 / 184_756.0).abs() < 1e-15, "{}", out.stdout);
+    let wrong = write_file("judge-wrong.json", r#"{"augur": {"serialDependence": "sometimes"}}"#);
+    let out = augur(&["judge", "--baseline", b, "--canary", c, "--config", wrong.to_str().unwrap()]);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("serialDependence") || out.stderr.contains("sometimes"), "{}", out.stderr);
+    assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
     let bad = write_file("judge-bad.txt", "1\nseven\n");
     let out = augur(&["judge", "--baseline", bad.to_str().unwrap(), "--canary", c]);
     assert_eq!(out.code, 64);

@@ -464,8 +464,9 @@ async fn reflection_lists_the_services_v1_and_v1alpha() {
 async fn judge_compares_canary_with_baseline() {
     let h = Harness::start().await;
     let mut client = h.runs().await;
-    let baseline: Vec<f64> = (1..=10).map(f64::from).collect();
-    let canary: Vec<f64> = (11..=20).map(f64::from).collect();
+    // Steps in time order, not sorted (a sorted series is a trend, which the default engine widens for).
+    let baseline: Vec<f64> = [3, 7, 1, 9, 5, 10, 2, 8, 4, 6].map(f64::from).to_vec();
+    let canary: Vec<f64> = baseline.iter().map(|v| v + 10.0).collect();
     let req = |engine: &str, direction: &str| pb::JudgeRequest {
         baseline: baseline.clone(),
         canary: canary.clone(),
@@ -476,7 +477,7 @@ async fn judge_compares_canary_with_baseline() {
     let r = client.judge(req("", "")).await.expect("judge").into_inner();
     assert_eq!((r.engine.as_str(), r.classification.as_str()), ("augur", "High"));
     assert_eq!((r.estimate, r.n_baseline, r.n_canary), (Some(10.0), 10, 10));
-    assert!(r.p_value.is_some_and(|p| p < 1e-4), "{r:?}");
+    assert!(r.p_value.is_some_and(|p| p < 0.05), "{r:?}");
     let r = client.judge(req("kayenta", "decrease")).await.expect("judge").into_inner();
     assert_eq!((r.classification.as_str(), r.p_value), ("Pass", None));
     let e = client.judge(req("r", "")).await.expect_err("unknown engine");

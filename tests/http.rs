@@ -410,8 +410,9 @@ async fn provider_concurrency_limit_and_measurement_timeout() {
 async fn judge_endpoint_compares_canary_with_baseline() {
     let augur = Augur::start(None).await;
     let c = client();
-    let baseline: Vec<f64> = (1..=10).map(f64::from).collect();
-    let canary: Vec<f64> = (11..=20).map(f64::from).collect();
+    // Steps in time order, not sorted (a sorted series is a trend, which the default engine widens for).
+    let baseline: Vec<f64> = [3, 7, 1, 9, 5, 10, 2, 8, 4, 6].map(f64::from).to_vec();
+    let canary: Vec<f64> = baseline.iter().map(|v| v + 10.0).collect();
     let (code, _, v) =
         send(c.post(augur.url("/v1/judge")).json(&json!({"baseline": baseline, "canary": canary}))).await;
     assert_eq!(code, 200, "{v}");

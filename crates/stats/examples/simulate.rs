@@ -8,7 +8,7 @@
 //! scenario, so every run prints the same markdown table (docs/statistics.md). Every engine sees the same
 //! replications. "Flagged" means High or Low (direction `either`, the default of both engines).
 
-use augur_stats::engine::{self, Classification, MetricKind, Sample, SequentialDecision};
+use augur_stats::engine::{self, Classification, MetricKind, Sample, SequentialDecision, SerialDependence};
 use augur_stats::kayenta;
 
 /// xorshift64* (Vigna 2016): small, fast, good enough for a Monte Carlo of this size.
@@ -83,6 +83,9 @@ enum Gen {
     StudentT { mean: f64, scale: f64, df: u32 },
     /// Stationary AR(1) with marginal N(mean, sd) and lag-1 correlation φ.
     Ar1 { mean: f64, sd: f64, phi: f64 },
+    /// A latent stationary AR(1) (marginal sd, lag-1 correlation φ) observed with independent N(0, sd) noise:
+    /// ARMA(1,1), whose lag-1 correlation (φ/2) understates its memory.
+    Ar1Noisy { mean: f64, sd: f64, phi: f64 },
     /// i.i.d. Poisson(λ) counts per step.
     Poisson { lambda: f64 },
 }
@@ -103,6 +106,10 @@ impl Gen {
                         v
                     })
                     .collect()
+            }
+            Gen::Ar1Noisy { mean, sd, phi } => {
+                let latent = Gen::Ar1 { mean, sd, phi }.sample(rng, n);
+                latent.into_iter().map(|v| v + sd * rng.normal()).collect()
             }
             Gen::Poisson { lambda } => (0..n).map(|_| rng.poisson(lambda)).collect(),
         }
@@ -128,6 +135,7 @@ struct Tally {
     kayenta: usize,
     augur_05: usize,
     augur_02: usize,
+    augur_independent: usize,
     augur_count: usize,
     sequential: usize,
 }
@@ -141,6 +149,8 @@ fn run(s: &Scenario, seed: u64, reps: usize) -> Tally {
     let kay = kayenta::MetricConfig::new("m", vec![], kayenta::Config::default());
     let a05 = engine::MetricConfig::default();
     let a02 = engine::MetricConfig { alpha: 0.02, ..engine::MetricConfig::default() };
+    let independent =
+        engine::MetricConfig { serial_dependence: SerialDependence::Independent, ..engine::MetricConfig::default() };
     let count = engine::MetricConfig { kind: MetricKind::Count, ..engine::MetricConfig::default() };
     let mut t = Tally::default();
     for _ in 0..reps {
@@ -151,6 +161,7 @@ fn run(s: &Scenario, seed: u64, reps: usize) -> Tally {
         t.kayenta += usize::from(matches!(k, kayenta::Classification::High | kayenta::Classification::Low));
         t.augur_05 += usize::from(flagged(engine::judge_metric(&a05, &b, &c).classification));
         t.augur_02 += usize::from(flagged(engine::judge_metric(&a02, &b, &c).classification));
+        t.augur_independent += usize::from(flagged(engine::judge_metric(&independent, &b, &c).classification));
         let seq_config = if s.counts { &count } else { &a05 };
         let seq = engine::judge_sequential(seq_config, Sample::new(&b), Sample::new(&c));
         t.sequential += usize::from(matches!(seq.decision, SequentialDecision::High | SequentialDecision::Low));
@@ -172,6 +183,7 @@ fn main() {
     let lognormal = Gen::LogNormal { scale: 100.0, sigma: 1.0 };
     let t3 = Gen::StudentT { mean: 100.0, scale: 10.0, df: 3 };
     let ar = |phi: f64| Gen::Ar1 { mean: 100.0, sd: 10.0, phi };
+    let noisy = |phi: f64| Gen::Ar1Noisy { mean: 100.0, sd: 10.0, phi };
     let pois = |lambda: f64| Gen::Poisson { lambda };
     let aa = |label, g: Gen, n| Scenario { label, baseline: g, canary: g, n, block: 1, counts: false };
     let scenarios = [
@@ -181,8 +193,13 @@ fn main() {
         aa("A/A, i.i.d. lognormal (σ = 1), n = 30", lognormal, 30),
         aa("A/A, i.i.d. lognormal (σ = 1), n = 100", lognormal, 100),
         aa("A/A, i.i.d. 100 + 10·t₃ (heavy tails), n = 100", t3, 100),
+        aa("A/A, AR(1) φ = 0.3, n = 30", ar(0.3), 30),
         aa("A/A, AR(1) φ = 0.3, n = 100", ar(0.3), 100),
+        aa("A/A, AR(1) φ = 0.7, n = 30", ar(0.7), 30),
         aa("A/A, AR(1) φ = 0.7, n = 100", ar(0.7), 100),
+        aa("A/A, AR(1) φ = 0.7, n = 300", ar(0.7), 300),
+        aa("A/A, AR(1) φ = 0.9, n = 100", ar(0.9), 100),
+        aa("A/A, AR(1) φ = 0.9 + equal white noise (ARMA), n = 100", noisy(0.9), 100),
         Scenario {
             label: "A/A, AR(1) φ = 0.7, n = 100, judged as 10 means of 10 steps",
             baseline: ar(0.7),
@@ -198,6 +215,16 @@ fn main() {
         Scenario { label: "shift +1σ, i.i.d. normal, n = 30", canary: shifted(1.0), ..aa("", normal, 30) },
         Scenario { label: "shift +1σ, i.i.d. normal, n = 100", canary: shifted(1.0), ..aa("", normal, 100) },
         Scenario {
+            label: "shift +1σ, AR(1) φ = 0.7, n = 100",
+            canary: Gen::Ar1 { mean: 110.0, sd: 10.0, phi: 0.7 },
+            ..aa("", ar(0.7), 100)
+        },
+        Scenario {
+            label: "shift +1σ, AR(1) φ = 0.7, n = 300",
+            canary: Gen::Ar1 { mean: 110.0, sd: 10.0, phi: 0.7 },
+            ..aa("", ar(0.7), 300)
+        },
+        Scenario {
             label: "error rate ×2, Poisson 0.5 → 1.0, n = 60",
             canary: pois(1.0),
             counts: true,
@@ -207,18 +234,20 @@ fn main() {
     println!("{reps} replications per row; flagged = High or Low (direction `either`).\n");
     println!(
         "| scenario | Kayenta (default config) | augur continuous, α = 0.05 | augur continuous, α = 0.02 \
-         | augur `kind: count`, α = 0.05 | augur sequential, α = 0.05, every step |"
+         | augur α = 0.05, `serialDependence: independent` | augur `kind: count`, α = 0.05 \
+         | augur sequential, α = 0.05, every step |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for (i, s) in scenarios.iter().enumerate() {
         let t = run(s, 0xA06_0000 + i as u64, reps);
         let count = if s.counts { pct(t.augur_count, reps) } else { "–".to_string() };
         println!(
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             s.label,
             pct(t.kayenta, reps),
             pct(t.augur_05, reps),
             pct(t.augur_02, reps),
+            pct(t.augur_independent, reps),
             count,
             pct(t.sequential, reps)
         );

@@ -96,6 +96,20 @@ pub enum NanPolicy {
     Replace,
 }
 
+/// How to treat serial dependence (autocorrelation) between a side's consecutive steps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SerialDependence {
+    /// Estimate each side's autocorrelation from its steps in time order (AR sieve, see
+    /// [`variance_inflation`](super::variance_inflation)) and widen the test and the interval by it; exact
+    /// tests stay exact when no dependence is found. Continuous metrics, fixed-horizon and sequential.
+    #[default]
+    Auto,
+    /// Assume independent steps (the textbook tests; what scipy computes). Use when the values are not in time
+    /// order, or are independent by construction (one value per instance, say).
+    Independent,
+}
+
 /// Multiple-testing correction across the metrics of one judgement.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -153,6 +167,8 @@ pub struct MetricConfig {
     /// separation can reach p < 0.05 (2/70), and with 3 vs 3 nothing can (2/20 = 0.1); 5 leaves one point of slack.
     /// Kayenta's documentation recommends at least 50 for useful power.
     pub min_samples: usize,
+    /// Serial dependence between consecutive steps. Default `auto`.
+    pub serial_dependence: SerialDependence,
     /// Sequential mode options.
     pub sequential: SequentialOptions,
 }
@@ -166,6 +182,7 @@ impl Default for MetricConfig {
             margin: Margin::default(),
             nan_policy: NanPolicy::default(),
             min_samples: DEFAULT_MIN_SAMPLES,
+            serial_dependence: SerialDependence::default(),
             sequential: SequentialOptions::default(),
         }
     }

@@ -140,12 +140,20 @@ pub struct HodgesLehmann {
     pub exact: bool,
 }
 
-/// Estimate and interval from sorted samples; `tail` is the probability in each tail.
-pub(crate) fn from_sorted(x: &[f64], y: &[f64], tail: f64, exact: Option<&ExactU>, tie_term: f64) -> HodgesLehmann {
+/// Estimate and interval from sorted samples; `tail` is the probability in each tail, `inflation` the
+/// serial-dependence variance factor of U (1 for independent steps).
+pub(crate) fn from_sorted(
+    x: &[f64],
+    y: &[f64],
+    tail: f64,
+    exact: Option<&ExactU>,
+    tie_term: f64,
+    inflation: f64,
+) -> HodgesLehmann {
     let (m, n) = (x.len(), y.len());
     let total = m as u64 * n as u64;
     let estimate = median_difference(x, y);
-    let k = ci_rank(m, n, tail, exact, tie_term);
+    let k = ci_rank(m, n, tail, exact, tie_term, inflation);
     let (lower, upper) = match k {
         Some(k) => (Some(kth_smallest(x, y, k) + 0.0), Some(kth_smallest(x, y, total - k + 1) + 0.0)),
         None => (None, None),
@@ -163,7 +171,7 @@ pub fn hodges_lehmann(canary: &[f64], baseline: &[f64], direction: Direction, al
     let (x, y) = (sorted(canary), sorted(baseline));
     let rs = rank_stats(&x, &y);
     let exact = if rs.ties { None } else { ExactU::new(x.len(), y.len()) };
-    Some(from_sorted(&x, &y, direction.ci_tail(alpha), exact.as_ref(), rs.tie_term))
+    Some(from_sorted(&x, &y, direction.ci_tail(alpha), exact.as_ref(), rs.tie_term, 1.0))
 }
 
 /// The k-th smallest (1-based) of all differences canary − baseline, without materialising them.

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::config::{Correction, Direction, JudgeOptions, Margin, MetricConfig, MetricKind};
+use super::config::{Correction, Direction, JudgeOptions, Margin, MetricConfig, MetricKind, SerialDependence};
 use super::correction::adjust_p_values;
 use super::counts::{RateComparison, poisson_rate_test, two_proportion_test};
 use super::exact::ExactU;
@@ -10,6 +10,7 @@ use super::hodges_lehmann;
 use super::input::{MetricInput, Sample, clean_steps, clean_values};
 use super::mann_whitney;
 use super::rank::{rank_stats, sorted};
+use super::serial::{pooled_variance_inflation, ranks_in_order};
 
 /// A metric's classification (Kayenta's names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -86,6 +87,11 @@ pub struct MetricVerdict {
     pub n_baseline: usize,
     /// Usable canary points.
     pub n_canary: usize,
+    /// Continuous metrics: the factor by which serial dependence (autocorrelation of consecutive steps)
+    /// inflates the variance of U, from both sides' estimated variance inflations weighted as in the Hájek
+    /// projection; 1 for independent steps. The test and interval use it; n / it is roughly the effective
+    /// sample size. `null` for other kinds or with `serialDependence: independent`.
+    pub variance_inflation: Option<f64>,
 }
 
 /// Everything the classification needs, before the multiplicity adjustment.
@@ -107,6 +113,8 @@ struct Analysis {
     canary_level: f64,
     /// Why the interval is missing, when it is.
     unbounded_reason: Option<String>,
+    /// Serial-dependence variance factor applied (continuous, `auto`).
+    inflation: Option<f64>,
 }
 
 struct Prepared {
@@ -124,13 +132,28 @@ fn median_sorted(v: &[f64]) -> f64 {
     if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
 }
 
+/// The serial-dependence factor of Var(U) for canary (m points) and baseline (n points) in time order: with
+/// fᵪ, f_y each side's variance inflation (of its within-sample ranks), the Hájek projection gives
+/// Var(U) ≈ mn/12 · (m·f_baseline + n·f_canary), so the factor over the independent case is
+/// (m·f_baseline + n·f_canary) / (m + n).
+fn serial_inflation(canary: &[f64], baseline: &[f64]) -> f64 {
+    pooled_variance_inflation(&ranks_in_order(canary), &ranks_in_order(baseline))
+}
+
 fn analyse_continuous(config: &MetricConfig, baseline: &[f64], canary: &[f64]) -> Analysis {
+    let inflation = match config.serial_dependence {
+        SerialDependence::Auto => Some(serial_inflation(canary, baseline)),
+        SerialDependence::Independent => None,
+    };
+    let g = inflation.unwrap_or(1.0);
     let (x, y) = (sorted(canary), sorted(baseline));
     let rs = rank_stats(&x, &y);
-    let exact = if rs.ties { None } else { ExactU::new(x.len(), y.len()) };
-    let mw = mann_whitney::test(x.len(), y.len(), &rs, config.direction, exact.as_ref());
+    // The exact null distribution assumes exchangeable (independent) steps: with dependence found, the
+    // inflated normal approximation is the honest one.
+    let exact = if rs.ties || g > 1.0 { None } else { ExactU::new(x.len(), y.len()) };
+    let mw = mann_whitney::test(x.len(), y.len(), &rs, config.direction, exact.as_ref(), g);
     let tail = config.direction.ci_tail(config.alpha);
-    let hl = hodges_lehmann::from_sorted(&x, &y, tail, exact.as_ref(), rs.tie_term);
+    let hl = hodges_lehmann::from_sorted(&x, &y, tail, exact.as_ref(), rs.tie_term, g);
     let (baseline_level, canary_level) = (median_sorted(&y), median_sorted(&x));
     let (lower, upper) = (hl.lower.unwrap_or(f64::NEG_INFINITY), hl.upper.unwrap_or(f64::INFINITY));
     let reference = baseline_level.abs();
@@ -149,6 +172,7 @@ fn analyse_continuous(config: &MetricConfig, baseline: &[f64], canary: &[f64]) -
         unbounded_reason: hl.k.is_none().then(|| {
             format!("{} vs {} points cannot bound a {} interval", x.len(), y.len(), percent(1.0 - 2.0 * tail))
         }),
+        inflation,
     }
 }
 
@@ -175,6 +199,7 @@ fn analysis_from_rates(test: TestKind, r: RateComparison, relative_exact: bool) 
         baseline_level: r.baseline_level,
         canary_level: r.canary_level,
         unbounded_reason: (!bounded).then(|| "no events on either side".to_string()),
+        inflation: None,
     }
 }
 
@@ -347,12 +372,16 @@ fn verdict(
         canary_level: None,
         n_baseline: prepared.n_baseline,
         n_canary: prepared.n_canary,
+        variance_inflation: None,
     };
     match prepared.outcome {
         Err(why) => v.reason = why,
         Ok(a) => {
             let adjusted = adjusted.unwrap_or(a.p);
-            let (classification, reason) = classify(config, &a, adjusted, family);
+            let (classification, mut reason) = classify(config, &a, adjusted, family);
+            if let Some(g) = a.inflation.filter(|&g| g > 1.0) {
+                reason.push_str(&format!("; autocorrelated steps: variance ×{} taken into account", num(g)));
+            }
             v.classification = classification;
             v.reason = reason;
             v.test = Some(a.test);
@@ -368,6 +397,7 @@ fn verdict(
             }
             v.baseline_level = finite(a.baseline_level);
             v.canary_level = finite(a.canary_level);
+            v.variance_inflation = a.inflation;
         }
     }
     v

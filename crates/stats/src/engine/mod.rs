@@ -52,11 +52,12 @@ mod judge;
 mod mann_whitney;
 mod rank;
 pub mod sequential;
+pub mod serial;
 mod special;
 
 pub use config::{
     ConfigError, Correction, DEFAULT_ALPHA, DEFAULT_MIN_SAMPLES, Direction, JudgeOptions, Margin, MetricConfig,
-    MetricKind, NanPolicy, SequentialOptions,
+    MetricKind, NanPolicy, SequentialOptions, SerialDependence,
 };
 pub use correction::adjust_p_values;
 pub use counts::{RateComparison, poisson_rate_test, two_proportion_test};
@@ -69,3 +70,4 @@ pub use sequential::{
     ContinuousSequence, CountSequence, SequentialDecision, SequentialTest, SequentialVerdict, judge_sequential,
     judge_sequential_all,
 };
+pub use serial::variance_inflation;

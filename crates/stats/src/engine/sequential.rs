@@ -10,7 +10,10 @@
 //!   to be tightest at `tuningSteps`: ρ² = (−2 ln α + ln(1 − 2 ln α)) / t*. Because sₜ is the running estimate,
 //!   the time-uniform guarantee is asymptotic (Waudby-Smith et al., "Time-uniform central limit theory",
 //!   2024); no decision is taken before `minSteps` pairs. The sequence is two-sided at level α whatever the
-//!   direction (valid for each one-sided decision too).
+//!   direction (valid for each one-sided decision too). With `serialDependence: auto` (the default) sₜ² is the
+//!   *long-run* variance of the differences, sₜ² times the AR-sieve inflation of [`serial`](super::serial)
+//!   recomputed at every step, because per-step differences are autocorrelated and the plain variance would
+//!   make the sequence far too narrow.
 //! * **Counts and rates: Lindon & Malek's Poisson-process test.** Events of each side are inhomogeneous Poisson
 //!   processes with intensities e^{δ_side} λ(t) per unit exposure; given an event in an interval, it is a canary
 //!   event with probability θ = E_c e^δ / (E_c e^δ + E_b), δ the log rate ratio, and the shared λ(t) cancels.
@@ -28,9 +31,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::config::{ConfigError, Direction, Margin, MetricConfig, MetricKind, NanPolicy};
+use super::config::{ConfigError, Direction, Margin, MetricConfig, MetricKind, NanPolicy, SerialDependence};
 use super::input::{MetricInput, Sample};
 use super::judge::{num, signed};
+use super::serial::RunningSerial;
 use super::special::{log_sum_exp, softplus};
 
 /// What a sequential look concludes.
@@ -125,6 +129,9 @@ pub struct ContinuousSequence {
     decision: SequentialDecision,
     decided_at: Option<usize>,
     decided_reason: String,
+    /// Autocovariances of the differences, for the serial-dependence correction.
+    #[serde(default)]
+    serial: RunningSerial,
 }
 
 impl ContinuousSequence {
@@ -155,6 +162,7 @@ impl ContinuousSequence {
             decision: SequentialDecision::Continue,
             decided_at: None,
             decided_reason: String::new(),
+            serial: RunningSerial::default(),
         })
     }
 
@@ -176,6 +184,7 @@ impl ContinuousSequence {
         self.m2 += delta * (d - self.mean);
         self.baseline_mean += (b - self.baseline_mean) / t;
         self.canary_mean += (c - self.canary_mean) / t;
+        self.serial.push(d);
         let Some((lo, hi, log_e)) = self.sequence() else {
             self.log_e = 0.0;
             return;
@@ -212,6 +221,16 @@ impl ContinuousSequence {
         }
     }
 
+    /// The long-run variance factor of the differences (`serialDependence: auto`), else 1: the confidence
+    /// sequence of a weakly dependent series uses its long-run variance in place of the variance (the same
+    /// invariance principle that makes the plug-in variance valid asymptotically).
+    fn inflation(&self) -> f64 {
+        match self.config.serial_dependence {
+            SerialDependence::Auto => self.serial.inflation(),
+            SerialDependence::Independent => 1.0,
+        }
+    }
+
     fn level(&self) -> String {
         format!("{}%", num((1.0 - self.alpha) * 100.0))
     }
@@ -232,7 +251,7 @@ impl ContinuousSequence {
             return None;
         }
         let t = self.steps as f64;
-        let s2 = self.m2 / (t - 1.0);
+        let s2 = self.m2 / (t - 1.0) * self.inflation();
         if s2.is_nan() || s2 <= 0.0 {
             return None;
         }

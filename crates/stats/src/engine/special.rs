@@ -70,6 +70,24 @@ pub(crate) fn norm_upper_quantile(p: f64) -> f64 {
     if density > 0.0 && z.is_finite() { z + (norm_sf(z) - p) / density } else { z }
 }
 
+/// P(T > t) for Student's t with `df` degrees of freedom (statrs), `df` ≥ 1 (real-valued).
+pub(crate) fn t_sf(t: f64, df: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    match StudentsT::new(0.0, 1.0, df.max(1.0)) {
+        Ok(d) => d.sf(t),
+        Err(_) => norm_sf(t),
+    }
+}
+
+/// The upper-tail quantile of Student's t with `df` degrees of freedom: t with P(T > t) = p (statrs).
+pub(crate) fn t_upper_quantile(p: f64, df: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    match StudentsT::new(0.0, 1.0, df.max(1.0)) {
+        Ok(d) => d.inverse_cdf(1.0 - p),
+        Err(_) => norm_upper_quantile(p),
+    }
+}
+
 /// Stirling's error ln(n!) − [(n + ½) ln n − n + ln √(2π)], for integer n ≥ 1.
 fn stirlerr(n: f64) -> f64 {
     const S0: f64 = 1.0 / 12.0;
