@@ -541,7 +541,7 @@ fn cmd_lint(files: &[PathBuf]) -> Result<i32, Exit> {
                 }
                 if let Some(kind) = m.provider_kind()
                     && !m.provider.values().any(|v| v.to_string().contains("{{"))
-                    && crate::registry::supported().contains(&kind)
+                    && (crate::registry::supported().contains(&kind) || kind == "plugin")
                     && let Err(e) = crate::registry::build(m)
                 {
                     problems.push(template::Problem::new(format!("{prefix}metrics[{i}].provider.{kind}"), e));

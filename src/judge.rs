@@ -148,10 +148,58 @@ pub fn judge(
                 "deviation": mean_ratio(baseline, canary).map(finite),
                 "nBaseline": v.n_baseline,
                 "nCanary": v.n_canary,
+                "varianceInflation": v.variance_inflation.map(finite),
             });
             Ok((out, code))
         }
     }
+}
+
+impl std::str::FromStr for Engine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "" | "augur" => Ok(Engine::Augur),
+            "kayenta" => Ok(Engine::Kayenta),
+            other => Err(format!("unknown engine {other:?} (expected augur or kayenta)")),
+        }
+    }
+}
+
+/// Checks `config` (an `analysisConfigurations.canary` object, with an optional `augur`
+/// sub-object) for `engine_choice` without judging anything.
+pub fn validate(engine_choice: Engine, config: &Value) -> Result<(), String> {
+    if !config.is_object() {
+        return Err("config: expected an object".into());
+    }
+    match engine_choice {
+        Engine::Kayenta => kayenta::Config::from_json(config).map(|_| ()).map_err(|e| format!("config: {e}")),
+        Engine::Augur => augur_config(config).map(|_| ()),
+    }
+}
+
+/// The augur engine's sequential (anytime-valid) judgement of the steps so far, paired by
+/// index: `classification` is `High`/`Low` once the evidence is conclusive, `Pass` once
+/// no bad change beyond the margin is shown, and `Continue` before either.
+pub fn judge_sequential(config: &Value, baseline: &[f64], canary: &[f64]) -> Result<Value, String> {
+    let cfg = augur_config(config)?;
+    let v = engine::judge_sequential(&cfg, engine::Sample::new(baseline), engine::Sample::new(canary));
+    Ok(json!({
+        "engine": "augur",
+        "mode": "sequential",
+        "classification": serde_json::to_value(v.decision).unwrap_or(Value::Null),
+        "reason": v.reason,
+        "decidedAt": v.decided_at,
+        "steps": v.steps,
+        "eValue": finite(v.e_value),
+        "pValue": finite(v.p_value),
+        "estimate": v.estimate.map(finite),
+        "csLower": v.cs_lower.map(finite),
+        "csUpper": v.cs_upper.map(finite),
+        "effectSize": v.effect.map(finite),
+        "nBaseline": baseline.len(),
+        "nCanary": canary.len(),
+    }))
 }
 
 /// Scores a whole canary config (`augur judge --canary-config C --data D`).

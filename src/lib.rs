@@ -24,6 +24,7 @@ pub mod api;
 pub mod app;
 pub mod cli;
 pub mod client;
+pub mod compare;
 pub mod condition;
 pub mod config;
 pub mod duration;

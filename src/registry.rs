@@ -26,6 +26,28 @@ pub fn supported() -> Vec<&'static str> {
     ]
 }
 
+/// Metric plugins this build implements itself (Argo's `provider.plugin` keys).
+pub const PLUGINS: [&str; 1] = [crate::compare::PLUGIN];
+
+/// `provider.plugin: {"<vendor>/<name>": config}`: augur's own plugins run in-process.
+fn build_plugin(
+    metric: &Metric,
+    plugins: &serde_json::Value,
+    secrets: Arc<dyn SecretSource + Send + Sync>,
+) -> Result<Arc<dyn MetricProvider>, String> {
+    let Some((name, config)) = plugins.as_object().and_then(|p| p.iter().next()) else {
+        return Err("no provider specified".to_string());
+    };
+    match name.as_str() {
+        crate::compare::PLUGIN => crate::compare::build(metric, config, secrets),
+        other => Err(format!(
+            "metric plugin \"{other}\" is not supported by augur (built-in plugins: {}); \
+             Argo loads other plugins from its own configuration",
+            PLUGINS.join(", ")
+        )),
+    }
+}
+
 /// Builds the provider of `metric`, or the message of the Error measurement it becomes.
 /// Providers that read named secrets themselves (Datadog's `datadog` secret or
 /// `secretRef`) see only the `AUGUR_SECRET_<NAME>_<KEY>` environment here; a caller
@@ -49,6 +71,9 @@ pub fn build_with_secrets(
         });
     };
     let config = &metric.provider[kind];
+    if kind == "plugin" {
+        return build_plugin(metric, config, secrets);
+    }
     let factory: Option<&dyn ProviderFactory> = match kind {
         #[cfg(feature = "web")]
         "web" => Some(&augur_provider_web::WebFactory),

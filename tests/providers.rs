@@ -1,9 +1,10 @@
 //! The provider templates in templates/ run through the real `augur` binary (`augur run
 //! -o json`) against real local servers: Debian's `prometheus` (backfilled so its data end
-//! at the current time, see `support::prometheus`), `moto_server` for CloudWatch, a local
-//! axum stand-in answering Datadog's documented v1 query shape, and a local process for
-//! the `job.command` form. Each asserts the exit code, the verdict and the measured values,
-//! with at least one Successful and one Failed verdict per provider.
+//! at the current time, see `support::prometheus`), behind a botocore sigv4 verifier for
+//! Amazon Managed Prometheus (`support::sigv4`), `moto_server` for CloudWatch, local axum
+//! stand-ins answering Datadog's documented v1 query and v2 scalar shapes, and a local
+//! process for the `job.command` form. Each asserts the exit code, the verdict and the
+//! measured values, with at least one Successful and one Failed verdict per provider.
 //!
 //! Templates that repeat (`interval: 1m`, `count: 5`) are run with `interval: 1s` and
 //! `count: 2` (see [`quick`]): the queries, conditions and `failureLimit: 1` are the
@@ -15,14 +16,16 @@ use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::extract::Query;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::get;
+use axum::routing::{get, post};
 
-use crate::support::{augur, augur_env, http_server, prometheus, write_file};
+use crate::support::sigv4::{Key, Verifier};
+use crate::support::{Output, augur, augur_clean_env, augur_env, http_server, prometheus, scratch_dir, write_file};
 
 /// A template file under templates/.
 fn template(name: &str) -> String {
@@ -39,15 +42,41 @@ fn quick(name: &str) -> String {
 
 /// `augur run -o json` of `file` with `--arg`s; returns (exit code, JSON).
 fn run(file: &str, args: &[&str], extra: &[&str], envs: &[(&str, &str)]) -> (i32, serde_json::Value) {
+    run_with(file, args, extra, |argv| if envs.is_empty() { augur(argv) } else { augur_env(argv, envs) })
+}
+
+/// [`run`] with only `envs` (and `PATH`) in augur's environment.
+fn run_clean(file: &str, args: &[&str], extra: &[&str], envs: &[(&str, &str)]) -> (i32, serde_json::Value) {
+    run_with(file, args, extra, |argv| augur_clean_env(argv, envs))
+}
+
+fn run_with(
+    file: &str,
+    args: &[&str],
+    extra: &[&str],
+    augur: impl FnOnce(&[&str]) -> Output,
+) -> (i32, serde_json::Value) {
     let mut argv = vec!["run", "-f", file, "-o", "json"];
     for arg in args {
         argv.extend(["--arg", arg]);
     }
     argv.extend(extra);
-    let out = if envs.is_empty() { augur(&argv) } else { augur_env(&argv, envs) };
+    let out = augur(&argv);
     assert!((0..=3).contains(&out.code), "augur exited {}:\nstdout: {}\nstderr: {}", out.code, out.stdout, out.stderr);
     let json = out.json();
     (out.code, json)
+}
+
+/// The message of every measurement, which must all be Errors.
+#[track_caller]
+fn error_messages(json: &serde_json::Value) -> Vec<String> {
+    measurements(json)
+        .iter()
+        .map(|m| {
+            assert_eq!(m["phase"], "Error", "{json}");
+            m["message"].as_str().unwrap_or_else(|| panic!("no message: {json}")).to_string()
+        })
+        .collect()
 }
 
 /// The floats of a measurement value: a vector as Go prints a `[]float64` (`[0.5 0.25]`),
@@ -184,6 +213,222 @@ fn prometheus_p99_latency_template() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Prometheus with sigv4 (Amazon Managed Prometheus), behind a botocore verifier
+// ---------------------------------------------------------------------------------------
+
+/// The credentials the verifier accepts (fake, for tests only).
+const AWS_KEY: Key<'static> =
+    Key { id: "AKIDAUGURTEST", secret: "augur/test+Secret/Key0123456789", token: Some("augur-test-session-token") };
+/// What the verifier's STS `AssumeRole` hands out.
+const ASSUMED_KEY: Key<'static> =
+    Key { id: "ASIAAUGURASSUMED", secret: "assumed/test+Secret/Key9876543210", token: Some("assumed-session-token") };
+const AMP_REGION: &str = "eu-west-1";
+
+/// The environment of an `augur` with nothing of the test process: an empty `HOME` (no
+/// `~/.aws`), no instance metadata, plus `extra`.
+fn aws_env<'a>(home: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut env = vec![("HOME", home), ("AWS_EC2_METADATA_DISABLED", "true")];
+    env.extend_from_slice(extra);
+    env
+}
+
+fn key_env(key: &Key<'static>) -> Vec<(&'static str, &'static str)> {
+    let mut env = vec![("AWS_ACCESS_KEY_ID", key.id), ("AWS_SECRET_ACCESS_KEY", key.secret)];
+    if let Some(token) = key.token {
+        env.push(("AWS_SESSION_TOKEN", token));
+    }
+    env
+}
+
+/// The verifier's entries for Amazon Managed Prometheus requests.
+fn aps_entries(verifier: &Verifier) -> Vec<serde_json::Value> {
+    verifier.log().into_iter().filter(|e| e["service"] == "aps").collect()
+}
+
+#[test]
+fn prometheus_amp_sigv4_template() {
+    let prom = prometheus::shared();
+    let verifier = Verifier::start(&prom.url, AMP_REGION, &[AWS_KEY], None);
+    let file = quick("prometheus-amp-sigv4.yaml");
+    let workspace = format!("workspace-url={}", verifier.workspace());
+    let region = format!("region={AMP_REGION}");
+    let home = scratch_dir();
+    let home = home.to_str().expect("utf-8 path");
+    let env = aws_env(home, &key_env(&AWS_KEY));
+
+    // checkout's canary: 1 error in 200 requests; every query signed and verified.
+    let (code, json) = run_clean(&file, &["service-name=checkout", &workspace, &region], &[], &env);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["phase"], "Successful", "{json}");
+    assert_eq!(json["metricResults"][0]["count"], 2, "{json}");
+    for m in measurements(&json) {
+        assert_eq!(m["phase"], "Successful", "{json}");
+        assert_all_near(&floats(&m["value"]), 0.005);
+    }
+    let log = aps_entries(&verifier);
+    assert_eq!(log.len(), 2, "one signed POST per measurement: {log:?}");
+    for entry in &log {
+        assert_eq!(entry["verdict"], "ok", "{log:?}");
+        assert_eq!(entry["method"], "POST", "{log:?}");
+        assert_eq!(entry["path"], "/aps-workspaces/workspaces/ws-test/api/v1/query", "{log:?}");
+        assert_eq!(entry["access_key"], AWS_KEY.id, "{log:?}");
+        assert_eq!(entry["session_token"], true, "{log:?}");
+    }
+
+    // payments' canary: 10 % errors.
+    let (code, json) = run_clean(&file, &["service-name=payments", &workspace, &region], &[], &env);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["phase"], "Failed", "{json}");
+    assert_eq!(json["metricResults"][0]["failed"], 2, "{json}");
+    assert_all_near(&floats(&measurements(&json)[0]["value"]), 0.1);
+
+    // No region in the template: AWS_REGION decides.
+    let mut env_region = env.clone();
+    env_region.push(("AWS_REGION", AMP_REGION));
+    let (code, json) = run_clean(&file, &["service-name=checkout", &workspace], &[], &env_region);
+    assert_eq!(code, 0, "{json}");
+    assert_all_near(&floats(&measurements(&json)[0]["value"]), 0.005);
+}
+
+#[test]
+fn prometheus_amp_sigv4_wrong_secret_is_a_403_error_without_the_secret() {
+    let prom = prometheus::shared();
+    let verifier = Verifier::start(&prom.url, AMP_REGION, &[AWS_KEY], None);
+    let file = quick("prometheus-amp-sigv4.yaml");
+    let workspace = format!("workspace-url={}", verifier.workspace());
+    let region = format!("region={AMP_REGION}");
+    let home = scratch_dir();
+    let home = home.to_str().expect("utf-8 path");
+    let wrong = "wrong/Secret+Key/not-the-one-it-knows";
+    let token = AWS_KEY.token.expect("a session token");
+    let env = aws_env(
+        home,
+        &[("AWS_ACCESS_KEY_ID", AWS_KEY.id), ("AWS_SECRET_ACCESS_KEY", wrong), ("AWS_SESSION_TOKEN", token)],
+    );
+
+    let (code, json) =
+        run_clean(&file, &["service-name=checkout", &workspace, &region], &["--error-retry", "10ms"], &env);
+    assert_eq!(code, 3, "{json}");
+    assert_eq!(json["phase"], "Error", "{json}");
+    let messages = error_messages(&json);
+    assert_eq!(messages.len(), 5, "consecutiveErrorLimit 4 is exceeded by the 5th: {json}");
+    for message in &messages {
+        assert!(message.starts_with("client_error: client error: 403: "), "{message}");
+        assert!(message.contains("signature we calculated does not match"), "{message}");
+        assert!(message.contains("authentication.sigv4"), "{message}");
+    }
+    let text = json.to_string();
+    assert!(!text.contains(wrong) && !text.contains(token), "a credential leaked: {text}");
+    let log = aps_entries(&verifier);
+    assert_eq!(log.len(), 5, "{log:?}");
+    assert!(log.iter().all(|e| e["verdict"] == "InvalidSignatureException"), "{log:?}");
+}
+
+#[test]
+fn prometheus_amp_sigv4_without_credentials_or_region_is_a_prompt_error() {
+    let prom = prometheus::shared();
+    let verifier = Verifier::start(&prom.url, AMP_REGION, &[AWS_KEY], None);
+    let file = quick("prometheus-amp-sigv4.yaml");
+    let workspace = format!("workspace-url={}", verifier.workspace());
+    let region = format!("region={AMP_REGION}");
+    let home = scratch_dir();
+    let home = home.to_str().expect("utf-8 path");
+
+    // No credentials anywhere (no AWS_*, an empty HOME, no instance metadata).
+    let started = Instant::now();
+    let (code, json) = run_clean(
+        &file,
+        &["service-name=checkout", &workspace, &region],
+        &["--error-retry", "10ms"],
+        &aws_env(home, &[]),
+    );
+    let elapsed = started.elapsed();
+    assert_eq!(code, 3, "{json}");
+    assert_eq!(json["phase"], "Error", "{json}");
+    for message in error_messages(&json) {
+        assert!(message.starts_with("prometheus authentication.sigv4: could not get SigV4 credentials: "), "{message}");
+        assert!(message.contains("AWS_ACCESS_KEY_ID"), "says what to set: {message}");
+    }
+    assert!(elapsed < Duration::from_secs(20), "5 attempts took {elapsed:?}: the chain must not wait on IMDS");
+
+    // Credentials but no region (neither in the template nor in the environment).
+    let (code, json) = run_clean(
+        &file,
+        &["service-name=checkout", &workspace],
+        &["--error-retry", "10ms"],
+        &aws_env(home, &key_env(&AWS_KEY)),
+    );
+    assert_eq!(code, 3, "{json}");
+    for message in error_messages(&json) {
+        assert!(
+            message.contains("region not configured in sigv4 or in the AWS default credentials chain"),
+            "{message}"
+        );
+    }
+    assert!(aps_entries(&verifier).is_empty(), "nothing unsigned was sent: {:?}", verifier.log());
+}
+
+#[test]
+fn prometheus_amp_sigv4_profile_and_assumed_role() {
+    let prom = prometheus::shared();
+    let verifier = Verifier::start(&prom.url, AMP_REGION, &[AWS_KEY], Some(ASSUMED_KEY));
+    let file = quick("prometheus-amp-sigv4.yaml");
+    let workspace = format!("workspace-url={}", verifier.workspace());
+    let region = format!("region={AMP_REGION}");
+
+    // The base credentials only in a named profile of ~/.aws/credentials.
+    let home = scratch_dir();
+    std::fs::create_dir_all(home.join(".aws")).expect("mkdir .aws");
+    std::fs::write(
+        home.join(".aws/credentials"),
+        format!(
+            "[default]\naws_access_key_id = AKIDNOTTHISONE\naws_secret_access_key = not-this-one\n\n[amp-reader]\n\
+             aws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
+            AWS_KEY.id,
+            AWS_KEY.secret,
+            AWS_KEY.token.unwrap_or_default()
+        ),
+    )
+    .expect("write credentials");
+    let home = home.to_str().expect("utf-8 path");
+
+    let (code, json) = run_clean(
+        &file,
+        &["service-name=checkout", &workspace, &region, "profile=amp-reader"],
+        &[],
+        &aws_env(home, &[]),
+    );
+    assert_eq!(code, 0, "{json}");
+    assert_all_near(&floats(&measurements(&json)[0]["value"]), 0.005);
+    let log = aps_entries(&verifier);
+    assert!(!log.is_empty() && log.iter().all(|e| e["verdict"] == "ok" && e["access_key"] == AWS_KEY.id), "{log:?}");
+
+    // roleArn: STS AssumeRole (at the verifier, through AWS_ENDPOINT_URL_STS) signed with
+    // the profile's credentials, then every query signed with the assumed ones.
+    let role = "arn:aws:iam::123456789012:role/amp-reader";
+    let sts = verifier.url.clone();
+    let (code, json) = run_clean(
+        &file,
+        &["service-name=payments", &workspace, &region, "profile=amp-reader", &format!("role-arn={role}")],
+        &[],
+        &aws_env(home, &[("AWS_ENDPOINT_URL_STS", &sts)]),
+    );
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["phase"], "Failed", "{json}");
+    assert_all_near(&floats(&measurements(&json)[0]["value"]), 0.1);
+    let log = verifier.log();
+    let assumed: Vec<_> = log.iter().filter(|e| e["service"] == "sts").collect();
+    assert_eq!(assumed.len(), 1, "one AssumeRole for the run, cached for both measurements: {log:?}");
+    assert_eq!(assumed[0]["verdict"], "ok", "{log:?}");
+    assert_eq!(assumed[0]["action"], "AssumeRole", "{log:?}");
+    assert_eq!(assumed[0]["role_arn"], role, "{log:?}");
+    assert_eq!(assumed[0]["access_key"], AWS_KEY.id, "{log:?}");
+    let signed: Vec<_> = log.iter().filter(|e| e["service"] == "aps" && e["access_key"] == ASSUMED_KEY.id).collect();
+    assert_eq!(signed.len(), 2, "{log:?}");
+    assert!(signed.iter().all(|e| e["verdict"] == "ok" && e["session_token"] == true), "{log:?}");
+}
+
+// ---------------------------------------------------------------------------------------
 // A local stand-in for Datadog's v1 query API, and a /healthz for the job template
 // ---------------------------------------------------------------------------------------
 
@@ -276,6 +521,203 @@ fn datadog_p99_latency_template() {
     assert_eq!(json["phase"], "Failed", "{json}");
     assert_eq!(json["metricResults"][0]["failed"], 2, "{json}");
     assert_eq!(measurements(&json)[0]["value"], "0.75", "{json}");
+}
+
+// ---------------------------------------------------------------------------------------
+// A local stand-in for Datadog's v2 scalar API
+// ---------------------------------------------------------------------------------------
+
+/// The `datadog-canary` secret of datadog-error-rate-by-version.yaml (`secretRef`).
+const DD_CANARY_API_KEY: &str = "canary-api-key";
+const DD_CANARY_APP_KEY: &str = "canary-app-key";
+
+/// A Datadog response fixture from providers/datadog/tests/fixtures (transcribed from
+/// Datadog's API reference).
+fn dd_fixture(name: &str) -> serde_json::Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("providers/datadog/tests/fixtures").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `v2_scalar_grouped.json` (a `group` column beside the `number` column) with one row per
+/// `(version, value)`.
+fn dd_grouped(rows: &[(&str, Option<f64>)]) -> serde_json::Value {
+    let mut body = dd_fixture("v2_scalar_grouped.json");
+    let columns = body["data"]["attributes"]["columns"].as_array_mut().expect("columns");
+    assert_eq!((&columns[0]["type"], &columns[1]["type"]), (&"group".into(), &"number".into()), "fixture changed");
+    columns[0]["values"] = rows.iter().map(|(version, _)| serde_json::json!([version])).collect();
+    columns[1]["values"] = rows.iter().map(|(_, value)| serde_json::json!(value)).collect();
+    body
+}
+
+/// One request the stand-in received: its headers (lower-case names) and JSON body.
+#[derive(Debug, Clone)]
+struct DdRequest {
+    headers: HashMap<String, String>,
+    body: serde_json::Value,
+}
+
+/// Serves `POST /api/v2/query/scalar`, answering every request with `status` and `body`
+/// and recording it. Returns its base URL and the recorded requests.
+fn fake_datadog_v2(status: u16, body: serde_json::Value) -> (String, Arc<Mutex<Vec<DdRequest>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let state = (Arc::clone(&seen), StatusCode::from_u16(status).expect("status"), body.to_string());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async move {
+            type Shared = (Arc<Mutex<Vec<DdRequest>>>, StatusCode, String);
+            let scalar = |State((seen, status, answer)): State<Shared>, headers: HeaderMap, body: String| async move {
+                let headers = headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string()))
+                    .collect();
+                let body = serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body));
+                seen.lock().expect("lock").push(DdRequest { headers, body });
+                (status, [("content-type", "application/json")], answer)
+            };
+            let app = Router::new().route("/api/v2/query/scalar", post(scalar)).with_state(state);
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            tx.send(listener.local_addr().expect("addr")).expect("send addr");
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    (format!("http://{}", rx.recv().expect("server address")), seen)
+}
+
+/// datadog-error-rate-by-version.yaml measured every second (its `interval: 2m`), the
+/// rest unchanged: `count: 3`, no `failureLimit`, the 10m query window.
+fn quick_by_version() -> String {
+    let name = "datadog-error-rate-by-version.yaml";
+    let text = std::fs::read_to_string(template(name)).expect("read template");
+    assert!(text.contains("    interval: 2m\n") && text.contains("count: 3"), "{name} no longer repeats as expected");
+    write_file(name, &text.replace("    interval: 2m\n", "    interval: 1s\n")).display().to_string()
+}
+
+/// Runs the v2 template against a stand-in answering `status`/`body`, with the
+/// `datadog-canary` secret from augur's environment. Returns the exit code, the JSON, the
+/// requests received and the wall-clock window of the run in unix ms.
+fn run_by_version(
+    status: u16,
+    body: serde_json::Value,
+    extra: &[&str],
+) -> (i32, serde_json::Value, Vec<DdRequest>, (i64, i64)) {
+    let (address, seen) = fake_datadog_v2(status, body);
+    let envs = [
+        ("AUGUR_SECRET_DATADOG_CANARY_API_KEY", DD_CANARY_API_KEY),
+        ("AUGUR_SECRET_DATADOG_CANARY_APP_KEY", DD_CANARY_APP_KEY),
+        ("AUGUR_SECRET_DATADOG_CANARY_ADDRESS", address.as_str()),
+    ];
+    let now_ms =
+        || i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis()).expect("ms");
+    let before = now_ms();
+    let (code, json) = run_clean(&quick_by_version(), &["service=checkout"], extra, &envs);
+    let after = now_ms();
+    let requests = seen.lock().expect("lock").clone();
+    (code, json, requests, (before, after))
+}
+
+/// Every request is the v2 scalar query of the template, as the reference describes it
+/// (`POST /api/v2/query/scalar`, `{"data":{"type":"scalar_request","attributes":{from,
+/// to, queries[{aggregator,data_source,name,query}], formulas[{formula}]}}}`, from/to in
+/// ms, whole seconds as Argo's `Unix() * 1000`, over the 10m `interval`), with the
+/// `secretRef` keys.
+#[track_caller]
+fn assert_by_version_requests(requests: &[DdRequest], (before, after): (i64, i64)) {
+    assert!(!requests.is_empty(), "no request reached the stand-in");
+    for request in requests {
+        assert_eq!(request.headers.get("dd-api-key").map(String::as_str), Some(DD_CANARY_API_KEY), "{request:?}");
+        assert_eq!(request.headers.get("dd-application-key").map(String::as_str), Some(DD_CANARY_APP_KEY));
+        assert_eq!(request.headers.get("content-type").map(String::as_str), Some("application/json"));
+        let data = &request.body["data"];
+        assert_eq!(data["type"], "scalar_request", "{request:?}");
+        let attributes = &data["attributes"];
+        let (from, to) = (attributes["from"].as_i64().expect("from"), attributes["to"].as_i64().expect("to"));
+        assert_eq!(to - from, 10 * 60 * 1000, "the 10m window in ms: {request:?}");
+        // Argo sends whole seconds in ms (`time.Now().Unix() * 1000`).
+        assert_eq!(to % 1000, 0, "{request:?}");
+        let (first, last) = (before - before % 1000, after - after % 1000);
+        assert!(first <= to && to <= last, "to is the measurement time ({first}..{last}): {to}");
+        let mut queries = attributes["queries"].as_array().expect("queries").clone();
+        queries.sort_by_key(|q| q["name"].as_str().unwrap_or_default().to_string());
+        assert_eq!(
+            serde_json::Value::Array(queries),
+            serde_json::json!([
+                {"aggregator": "sum", "data_source": "metrics", "name": "errors",
+                 "query": "sum:trace.http.request.errors{service:checkout} by {version}.as_count()"},
+                {"aggregator": "sum", "data_source": "metrics", "name": "hits",
+                 "query": "sum:trace.http.request.hits{service:checkout} by {version}.as_count()"},
+            ]),
+            "{request:?}"
+        );
+        assert_eq!(attributes["formulas"], serde_json::json!([{"formula": "errors / hits"}]), "{request:?}");
+    }
+}
+
+#[test]
+fn datadog_error_rate_by_version_template() {
+    // Every version at or under 1 %: three Successful measurements of a list.
+    let answer = dd_grouped(&[("canary", Some(0.004)), ("stable", Some(0.001))]);
+    let (code, json, requests, window) = run_by_version(200, answer, &[]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["phase"], "Successful", "{json}");
+    assert_eq!(json["metricResults"][0]["count"], 3, "{json}");
+    for m in measurements(&json) {
+        assert_eq!(m["phase"], "Successful", "{json}");
+        assert_eq!(m["value"], "[0.004,0.001]", "{json}");
+        assert_eq!(
+            m["metadata"]["groups"], r#"[{"name":"canary","value":0.004},{"name":"stable","value":0.001}]"#,
+            "{json}"
+        );
+    }
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert_by_version_requests(&requests, window);
+
+    // The fixture as transcribed: canary at 5 % (stable has no data, a null that is
+    // skipped) fails at once (no failureLimit: the first failure ends the metric).
+    let (code, json, requests, window) = run_by_version(200, dd_fixture("v2_scalar_grouped.json"), &[]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["phase"], "Failed", "{json}");
+    let m = measurements(&json);
+    assert_eq!(m.len(), 1, "{json}");
+    assert_eq!(m[0]["phase"], "Failed", "{json}");
+    assert_eq!(m[0]["value"], "[0.05,0.01]", "{json}");
+    assert_eq!(m[0]["metadata"]["groups"], r#"[{"name":"canary","value":0.05},{"name":"baseline","value":0.01}]"#);
+    assert_by_version_requests(&requests, window);
+
+    // One version is still a list.
+    let (code, json, _, _) = run_by_version(200, dd_grouped(&[("canary", Some(0.01))]), &[]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(measurements(&json)[0]["value"], "[0.01]", "{json}");
+    assert_eq!(measurements(&json)[0]["metadata"]["groups"], r#"[{"name":"canary","value":0.01}]"#, "{json}");
+}
+
+#[test]
+fn datadog_error_rate_by_version_errors() {
+    // 403 (Datadog's documented APIErrorResponse): an Error measurement, retried until
+    // consecutiveErrorLimit (4) is exceeded.
+    let (code, json, requests, window) = run_by_version(403, dd_fixture("error_403.json"), &["--error-retry", "10ms"]);
+    assert_eq!(code, 3, "{json}");
+    assert_eq!(json["phase"], "Error", "{json}");
+    let messages = error_messages(&json);
+    assert_eq!(messages.len(), 5, "{json}");
+    for message in &messages {
+        assert!(message.starts_with("received authentication error response code: 403 "), "{message}");
+        assert!(message.contains("Forbidden"), "{message}");
+    }
+    assert!(!json.to_string().contains(DD_CANARY_API_KEY) && !json.to_string().contains(DD_CANARY_APP_KEY));
+    assert_eq!(requests.len(), 5, "{requests:?}");
+    assert_by_version_requests(&requests, window);
+
+    // No data: a nil result, which `all(...)` cannot iterate, is an Error, not a pass.
+    let (code, json, _, _) = run_by_version(200, dd_fixture("v2_scalar_empty.json"), &["--error-retry", "10ms"]);
+    assert_eq!(code, 3, "{json}");
+    for message in error_messages(&json) {
+        assert!(
+            message.contains("metric result is nil or empty: no data returned from the metric provider"),
+            "{message}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -403,4 +845,177 @@ fn cloudwatch_error_rate_template() {
     let (code, json) = run(&file, &["service-name=nobody"], &[], &envs);
     assert_eq!(code, 1, "{json}");
     assert_eq!(measurements(&json)[0]["value"], "[[]]", "{json}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Canary vs baseline: the `augur/compare` plugin over two real Prometheus range queries
+// ---------------------------------------------------------------------------------------
+
+/// The window args that cover exactly the 121 backfilled latency samples: the range ends
+/// within 15 s after the last sample (so each 15 s step picks one sample, and none is
+/// repeated: Prometheus would repeat the last sample for 5 minutes past the data) and starts
+/// 30 minutes earlier, at the first. Valid if the run starts within 15 s.
+fn latency_window(prom: &prometheus::Prometheus) -> [String; 3] {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs() as i64;
+    let until = (now - prom.end).max(0);
+    [format!("prometheus-address={}", prom.url), format!("until={until}s"), format!("lookback={}s", until + 30 * 60)]
+}
+
+/// `file` with a first error ending the metric (instead of five attempts 10 s apart).
+fn fail_fast(file: &str, text: &str) -> String {
+    assert!(text.contains("    interval: "), "{text}");
+    write_file(file, &text.replacen("    interval: ", "    consecutiveErrorLimit: 0\n    interval: ", 1))
+        .display()
+        .to_string()
+}
+
+/// The verdict object of the first measurement.
+fn verdict(json: &serde_json::Value) -> serde_json::Value {
+    let value = measurements(json)[0]["value"].as_str().unwrap_or_else(|| panic!("no value: {json}"));
+    serde_json::from_str(value).unwrap_or_else(|e| panic!("{value}: {e}"))
+}
+
+#[test]
+fn compare_template_passes_an_identical_canary_and_fails_a_slow_one() {
+    let prom = prometheus::shared();
+    let file = template("canary-vs-baseline.yaml");
+    let window = latency_window(prom);
+    let args = |track: &str, engine: &str| {
+        let mut a: Vec<String> = window.to_vec();
+        a.extend(["service-name=checkout".into(), format!("canary-track={track}"), format!("engine={engine}")]);
+        a
+    };
+
+    // The canary holds exactly the baseline's values in another order: U = mn/2, p = 1.
+    let a = args("canary", "augur");
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let (code, json) = run(&file, &a, &[], &[]);
+    assert_eq!((code, json["phase"].as_str()), (0, Some("Successful")), "{json}");
+    let v = verdict(&json);
+    assert_eq!(v["classification"], "Pass", "{v}");
+    // One-sided (direction increase) at the null centre, with continuity correction:
+    // P(Z > −0.5/σ_U), just above one half.
+    let p = v["pValue"].as_f64().unwrap();
+    assert!(p > 0.5 && p < 0.51, "{v}");
+    assert_eq!(v["estimate"], 0.0, "{v}");
+    assert_eq!(v["ciLower"].as_f64().map(|l| -l), v["ciUpper"].as_f64(), "the interval is symmetric: {v}");
+    let (nb, nc) = (v["nBaseline"].as_u64().unwrap(), v["nCanary"].as_u64().unwrap());
+    assert_eq!(nb, nc, "{v}");
+    assert_eq!(nb, 121, "30 minutes at a 15 s step: every backfilled sample once: {v}");
+
+    // 50 ms slower at every step: completely separated, High, the metric fails.
+    let a = args("slow", "augur");
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let (code, json) = run(&file, &a, &[], &[]);
+    assert_eq!((code, json["phase"].as_str()), (1, Some("Failed")), "{json}");
+    let v = verdict(&json);
+    assert_eq!(v["classification"], "High", "{v}");
+    let (lo, est, hi) =
+        (v["ciLower"].as_f64().unwrap(), v["estimate"].as_f64().unwrap(), v["ciUpper"].as_f64().unwrap());
+    assert!((est - 0.05).abs() < 1e-9, "the shift is exactly +0.05 s: {v}");
+    assert!(lo <= est && est <= hi && lo > 0.002, "the interval clears the 2 % margin: {v}");
+    assert!(v["pValue"].as_f64().unwrap() < 1e-6, "{v}");
+
+    // Kayenta's judge on the same queries.
+    let a = args("slow", "kayenta");
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let (code, json) = run(&file, &a, &[], &[]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(verdict(&json)["classification"], "High", "{json}");
+    assert!(verdict(&json).get("pValue").is_none(), "Kayenta computes no p-value: {json}");
+    let a = args("canary", "kayenta");
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let (code, json) = run(&file, &a, &[], &[]);
+    assert_eq!((code, verdict(&json)["classification"].as_str()), (0, Some("Pass")), "{json}");
+}
+
+#[test]
+fn compare_sequential_mode_stops_a_slow_canary() {
+    let prom = prometheus::shared();
+    let text = std::fs::read_to_string(template("canary-vs-baseline.yaml"))
+        .expect("read template")
+        .replace("          direction: increase\n", "          direction: increase\n          mode: sequential\n");
+    assert!(text.contains("mode: sequential"));
+    let file = write_file("canary-vs-baseline-sequential.yaml", &text);
+    let mut a: Vec<String> = latency_window(prom).to_vec();
+    a.extend(["service-name=checkout".into(), "canary-track=slow".into(), "interval=1s".into(), "count=3".into()]);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let (code, json) = run(&file.display().to_string(), &a, &[], &[]);
+    assert_eq!((code, json["phase"].as_str()), (1, Some("Failed")), "failureLimit 0: the first High fails: {json}");
+    assert_eq!(measurements(&json).len(), 1, "the run stops at the first conclusive measurement: {json}");
+    let v = verdict(&json);
+    assert_eq!((v["mode"].as_str(), v["classification"].as_str()), (Some("sequential"), Some("High")), "{v}");
+    let decided = v["decidedAt"].as_u64().unwrap();
+    assert!(
+        (10..=20).contains(&decided),
+        "no decision before minSteps (10), and a 50 ms shift is clear soon after: {v}"
+    );
+
+    // The identical canary never becomes High: every measurement Continue (Successful is
+    // `Pass` only, so with `direction: increase` an inconclusive look is Inconclusive).
+    let mut a: Vec<String> = latency_window(prom).to_vec();
+    a.extend(["service-name=checkout".into(), "canary-track=canary".into(), "interval=1s".into(), "count=2".into()]);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let (_, json) = run(&file.display().to_string(), &a, &[], &[]);
+    for m in measurements(&json) {
+        let v: serde_json::Value = serde_json::from_str(m["value"].as_str().unwrap()).unwrap();
+        assert!(matches!(v["classification"].as_str(), Some("Continue" | "Pass")), "{v}");
+    }
+}
+
+#[test]
+fn compare_errors_are_error_measurements_and_bad_blocks_are_named() {
+    let prom = prometheus::shared();
+    let file = template("canary-vs-baseline.yaml");
+    // The canary's Prometheus is unreachable: an Error measurement naming the side.
+    let dead = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let text = text.replacen(
+        "address: \"{{args.prometheus-address}}\"\n              query: latency_seconds{service=\"{{args.service-name}}\",track=\"{{args.canary-track}}\"}",
+        &format!("address: http://127.0.0.1:{dead}\n              query: latency_seconds{{service=\"{{{{args.service-name}}}}\",track=\"{{{{args.canary-track}}}}\"}}"),
+        1,
+    );
+    assert!(text.contains(&format!("127.0.0.1:{dead}")), "{text}");
+    let broken = fail_fast("compare-dead-canary.yaml", &text);
+    let mut a: Vec<String> = latency_window(prom).to_vec();
+    a.push("service-name=checkout".into());
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let (code, json) = run(&broken, &a, &[], &[]);
+    assert_eq!(code, 3, "{json}");
+    let m = &measurements(&json)[0];
+    assert_eq!(m["phase"], "Error", "{json}");
+    assert!(m["message"].as_str().unwrap().starts_with("canary: "), "{json}");
+
+    // Bad blocks: one line that names the field, from `lint` and from `run`.
+    let cases = [
+        ("engine: \"{{args.engine}}\"", "engine: spearman", "augur/compare.engine: unknown engine \"spearman\""),
+        ("direction: increase", "direction: upward", "augur/compare.direction: \"upward\" is not either"),
+        (
+            "direction: increase",
+            "direction: increase\n          mode: eventually",
+            "augur/compare.mode: unknown variant",
+        ),
+        ("engine: \"{{args.engine}}\"", "engine: kayenta\n          mode: sequential", "sequential needs engine augur"),
+        (
+            "              margin:\n                relative: 0.02",
+            "              margin:\n                relative: 2",
+            "relative margin must be below 1",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        let text = std::fs::read_to_string(&file).unwrap().replacen(from, to, 1);
+        let bad = fail_fast("compare-bad.yaml", &text);
+        let (code, json) = run(&bad, &a, &[], &[]);
+        assert_eq!(code, 3, "{to}: {json}");
+        let message = measurements(&json)[0]["message"].as_str().unwrap().to_string();
+        assert!(message.contains(expected), "{to}: {message}");
+        assert!(!message.contains('\n'), "{message}");
+    }
+    // A plugin augur does not implement.
+    let text = std::fs::read_to_string(&file).unwrap().replace("augur/compare:", "acme/judge:");
+    let other = fail_fast("compare-other-plugin.yaml", &text);
+    let (code, json) = run(&other, &a, &[], &[]);
+    assert_eq!(code, 3, "{json}");
+    let message = measurements(&json)[0]["message"].as_str().unwrap();
+    assert!(message.contains("metric plugin \"acme/judge\" is not supported by augur"), "{message}");
 }

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 
 pub mod prometheus;
+pub mod sigv4;
 
 /// A scratch directory unique to this test process and call.
 pub fn scratch_dir() -> PathBuf {
@@ -49,6 +50,23 @@ pub fn augur(args: &[&str]) -> Output {
 pub fn augur_env(args: &[&str], envs: &[(&str, &str)]) -> Output {
     let out =
         Command::new(env!("CARGO_BIN_EXE_augur")).args(args).envs(envs.iter().copied()).output().expect("run augur");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs the built `augur` binary with only `envs` and `PATH` in its environment (no
+/// `HOME`, no `AWS_*` of the test process): for tests of credential chains.
+pub fn augur_clean_env(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_augur"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(envs.iter().copied())
+        .output()
+        .expect("run augur");
     Output {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -23,6 +23,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub struct Prometheus {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    /// Unix seconds of the last backfilled sample (121 samples, 15 s apart, end here).
+    pub end: i64,
     /// Held so the watchdog lives as long as the test binary; never used.
     _watchdog: Mutex<(Child, ChildStdin)>,
 }
@@ -53,6 +55,28 @@ const BUCKETS: &[(&str, &[(&str, f64)])] = &[
     ("payments", &[("0.1", 0.0), ("0.5", 0.0), ("1", 100.0), ("+Inf", 100.0)]),
 ];
 
+/// Per-sample latency gauges of one service on three tracks, 121 samples each, for the
+/// canary-vs-baseline tests:
+///
+/// * `stable`: 0.1 s plus deterministic noise, uniform in ±0.01 s (an LCG);
+/// * `canary`: exactly the stable values in another order (sample i is stable's
+///   37·i mod 121), so every rank statistic is at its null centre: U = mn/2, p = 1;
+/// * `slow`: stable + 0.05 s, completely separated from stable (a 50 % regression).
+pub fn latency_tracks() -> [(&'static str, Vec<f64>); 3] {
+    let mut state: u64 = 0x00C0_FFEE;
+    let stable: Vec<f64> = (0..121)
+        .map(|_| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+            // Rounded to 1e-6 so the text form is exact.
+            ((0.1 + 0.02 * (u - 0.5)) * 1e6).round() / 1e6
+        })
+        .collect();
+    let canary = (0..121).map(|i| stable[(37 * i) % 121]).collect();
+    let slow = stable.iter().map(|v| ((v + 0.05) * 1e6).round() / 1e6).collect();
+    [("stable", stable), ("canary", canary), ("slow", slow)]
+}
+
 /// The OpenMetrics text: 121 samples, 15 s apart, the last at `end`.
 fn openmetrics(end: i64) -> String {
     let mut out = String::from("# TYPE http_requests counter\n");
@@ -64,6 +88,13 @@ fn openmetrics(end: i64) -> String {
     };
     for (series, rate) in RATES {
         samples(&mut out, series, *rate);
+    }
+    out.push_str("# TYPE latency_seconds gauge\n");
+    for (track, values) in latency_tracks() {
+        let series = format!(r#"latency_seconds{{service="checkout",track="{track}"}}"#);
+        for (i, v) in values.iter().enumerate() {
+            out.push_str(&format!("{series} {v} {}\n", end - 15 * (120 - i as i64)));
+        }
     }
     out.push_str("# TYPE http_request_duration_seconds histogram\n");
     for (service, buckets) in BUCKETS {
@@ -98,8 +129,9 @@ fn start() -> Prometheus {
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
 
     let secs = i64::try_from(now.as_secs()).expect("seconds fit i64");
+    let end = secs - secs % 15;
     let om = dir.join("fixture.om");
-    write(&om, &openmetrics(secs - secs % 15));
+    write(&om, &openmetrics(end));
     let data = dir.join("data");
     let out = Command::new("promtool")
         .args(["tsdb", "create-blocks-from", "openmetrics"])
@@ -151,7 +183,7 @@ rm -rf "$dir""#;
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    Prometheus { url: format!("http://127.0.0.1:{port}"), _watchdog: Mutex::new((child, stdin)) }
+    Prometheus { url: format!("http://127.0.0.1:{port}"), end, _watchdog: Mutex::new((child, stdin)) }
 }
 
 /// `GET /-/ready` answers 200.

@@ -5,7 +5,8 @@
 //! * [`PrometheusFactory`] validates the `provider.prometheus` block once: `address`
 //!   (default: the `AUGUR_PROMETHEUS_ADDRESS` environment variable, read when the
 //!   provider is built), `timeout` (seconds, default 30), `insecure`, `headers`,
-//!   `authentication.basicAuth` / `authentication.oauth2`, and `rangeQuery`;
+//!   `authentication.basicAuth` / `authentication.oauth2` / `authentication.sigv4`, and
+//!   `rangeQuery`;
 //! * an instant query is evaluated at the measurement's time ([`MeasureContext::now`],
 //!   sent as `time=`, as Argo sends `time.Now()`); a range query evaluates Argo's
 //!   `rangeQuery.start`/`end` expressions (`now() - duration("5m")`) with the same `now`;
@@ -15,15 +16,21 @@
 //!   in the measurement's `metadata.warnings`; the query is the metric's
 //!   `ResolvedPrometheusQuery` metadata.
 //!
-//! Deliberate differences from Argo, all documented in `docs/providers.md`: sigv4
-//! (Amazon Managed Prometheus) is refused with a clear error; `timeout: 0` is refused
-//! at build time instead of failing every query; a native-histogram sample in a vector
-//! is an error instead of a silent `0`; error messages carry a snippet of the body and
-//! never the URL.
+//! An address containing `aps-workspaces` (Amazon Managed Prometheus) has every request
+//! signed with AWS sigv4 as Argo signs it, with credentials from `aws-config`'s standard
+//! chain (`sigv4` module, cargo feature `sigv4`; without the feature such an address is
+//! refused with a message naming the feature).
+//!
+//! Deliberate differences from Argo, all documented in `docs/providers.md`: `timeout: 0`
+//! is refused at build time instead of failing every query; a native-histogram sample in
+//! a vector is an error instead of a silent `0`; error messages carry a snippet of the
+//! body and never the URL.
 #![deny(missing_docs)]
 
 mod client;
 mod parse;
+#[cfg(feature = "sigv4")]
+mod sigv4;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -39,6 +46,9 @@ use serde_json::Value;
 
 pub use parse::parse_response;
 
+/// The substring of `address` that makes Argo sign with sigv4 (Amazon Managed
+/// Prometheus: `https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>`).
+pub const SIGV4_ADDRESS_MARKER: &str = "aps-workspaces";
 /// The environment variable that gives `address` a default (Argo's is
 /// `ARGO_ROLLOUTS_PROMETHEUS_ADDRESS`).
 pub const ADDRESS_ENV: &str = "AUGUR_PROMETHEUS_ADDRESS";
@@ -113,7 +123,7 @@ pub struct Config {
     /// Extra request headers; the last entry for a (case-insensitive) name wins.
     #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub headers: Vec<Header>,
-    /// `basicAuth`, `oauth2` or `sigv4`.
+    /// `basicAuth`, `oauth2` or `sigv4` (the last only for an `aps-workspaces` address).
     #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub authentication: Authentication,
     /// Makes the metric a range query.
@@ -142,7 +152,8 @@ pub struct Authentication {
     /// OAuth2 client credentials.
     #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub oauth2: OAuth2Config,
-    /// AWS sigv4 (Amazon Managed Prometheus); not supported by augur yet.
+    /// AWS sigv4 (Amazon Managed Prometheus), used when `address` contains
+    /// `aps-workspaces` (cargo feature `sigv4`).
     #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub sigv4: Sigv4Config,
 }
@@ -177,17 +188,21 @@ pub struct OAuth2Config {
     pub scopes: Vec<String>,
 }
 
-/// `authentication.sigv4`. Argo uses it whenever `address` contains `aps-workspaces`.
+/// `authentication.sigv4`. Argo uses it whenever `address` contains `aps-workspaces`
+/// (and ignores it otherwise); every field may be empty.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Sigv4Config {
-    /// The AWS region.
+    /// The AWS region of the workspace. Empty ⇒ the AWS chain (`AWS_REGION`,
+    /// `AWS_DEFAULT_REGION`, the profile's `region`, instance metadata).
     #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub region: String,
-    /// The AWS profile.
+    /// The named profile of the shared AWS config and credentials files. Empty ⇒
+    /// `AWS_PROFILE`, else `default`.
     #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub profile: String,
-    /// A role to assume.
+    /// A role to assume with STS `AssumeRole`, using the chain's credentials. Empty ⇒
+    /// the chain's credentials sign.
     #[serde(default, deserialize_with = "augur_provider_api::nullable")]
     pub role_arn: String,
 }
@@ -242,17 +257,17 @@ impl Config {
         if !is_url(&address) {
             return Err(BuildError("prometheus address is not is url format".to_string()));
         }
+        // Argo: `strings.Contains(address, "aps-workspaces")`, on the address as written.
+        let signed = address.contains(SIGV4_ADDRESS_MARKER);
         let address = http::http_url(&address, "address")?;
-        if address.as_str().contains("aps-workspaces") {
-            return Err(BuildError(
-                "prometheus sigv4 authentication (Amazon Managed Prometheus, an address containing \
-                 \"aps-workspaces\") is not supported by augur yet; query AMP through a sigv4 proxy \
-                 (for example aws-sigv4-proxy) and set address to the proxy"
-                    .to_string(),
-            ));
-        }
+        let sigv4 = if signed { Some(self.sigv4()?) } else { None };
 
-        let auth = self.auth()?;
+        let mut auth = self.auth()?;
+        if sigv4.is_some() {
+            // Argo's sigv4 transport replaces the others: the signature is the
+            // `Authorization`, so basic auth and OAuth2 are not sent.
+            auth = Auth::None;
+        }
         let timeout_secs = match self.timeout {
             None => DEFAULT_TIMEOUT_SECS,
             Some(t) if t < 0 => return Err(BuildError("prometheus timeout should not be negative".to_string())),
@@ -272,11 +287,36 @@ impl Config {
         let plain_http = address.scheme() == "http" && auth.calls_only_http();
         let client = http::shared_client(ClientOptions { insecure: self.insecure, env_proxy: true, plain_http })?;
         Ok(PrometheusProvider {
-            client: client::Client { http: client, address, headers, auth, timeout: Duration::from_secs(timeout_secs) },
+            client: client::Client {
+                http: client,
+                address,
+                headers,
+                auth,
+                timeout: Duration::from_secs(timeout_secs),
+                sigv4,
+            },
             query: self.query.clone(),
             range,
             insecure: self.insecure,
         })
+    }
+
+    /// `authentication.sigv4`, for an `aps-workspaces` address.
+    #[cfg(feature = "sigv4")]
+    fn sigv4(&self) -> Result<client::Sigv4, BuildError> {
+        let config = &self.authentication.sigv4;
+        Ok(sigv4::Signer::new(&config.region, &config.profile, &config.role_arn))
+    }
+
+    /// Without the `sigv4` feature an `aps-workspaces` address cannot be signed.
+    #[cfg(not(feature = "sigv4"))]
+    fn sigv4(&self) -> Result<client::Sigv4, BuildError> {
+        Err(BuildError(
+            "prometheus sigv4 authentication (Amazon Managed Prometheus, an address containing \"aps-workspaces\") \
+             is not compiled into this augur build: build with the `prometheus-sigv4` feature (on by default; \
+             augur-provider-prometheus's `sigv4`)"
+                .to_string(),
+        ))
     }
 
     /// `authentication`: OAuth2 when `tokenUrl` is set (it wins over basic auth, as
@@ -414,6 +454,7 @@ impl fmt::Debug for PrometheusProvider {
             .field("insecure", &self.insecure)
             .field("headers", &http::redacted_headers(&self.client.headers))
             .field("auth", &self.client.auth)
+            .field("sigv4", &self.client.sigv4)
             .finish_non_exhaustive()
     }
 }
@@ -435,7 +476,7 @@ impl PrometheusProvider {
                 self.client.send("api/v1/query_range", &params).await?
             }
         };
-        parse::parse_response(status, &body).map(Outcome::Observed)
+        parse::parse_response(status, &body).map(Outcome::Observed).map_err(|e| self.client.explain(e))
     }
 }
 
@@ -479,13 +520,46 @@ mod tests {
         assert_eq!(build_err(json!({"address": ":invalid::url"})), "prometheus address is not is url format");
         assert_eq!(build_err(json!({"address": "localhost:9090"})), "prometheus address is not is url format");
         assert_eq!(build_err(json!({"address": "ftp://h/x"})), "address: unsupported protocol scheme \"ftp\"");
-        let sigv4 = build_err(json!({"address": "https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-1"}));
-        assert!(sigv4.contains("sigv4") && sigv4.contains("not supported"), "{sigv4}");
         // The default applies only to an empty address, and must be a URL too.
         let built = PrometheusFactory.build_with_default_address(&json!({"query": "up"}), Some("http://p:9090/x"));
         assert!(format!("{:?}", built.expect("builds")).contains("http://p:9090/x"));
         let bad = PrometheusFactory.build_with_default_address(&json!({}), Some("nope"));
         assert_eq!(bad.expect_err("bad default").0, "prometheus address is not is url format");
+    }
+
+    const AMP: &str = "https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-1";
+
+    #[cfg(not(feature = "sigv4"))]
+    #[test]
+    fn without_the_feature_an_amp_address_names_it() {
+        let msg = build_err(json!({"address": AMP, "query": "up"}));
+        assert!(msg.contains("sigv4") && msg.contains("`prometheus-sigv4` feature"), "{msg}");
+    }
+
+    #[cfg(feature = "sigv4")]
+    #[test]
+    fn an_amp_address_is_signed_instead_of_other_auth() {
+        let config = json!({
+            "address": AMP,
+            "query": "up",
+            "authentication": {
+                "sigv4": {"region": "us-east-1", "profile": "amp", "roleArn": "arn:aws:iam::123456789012:role/r"},
+                "basicAuth": {"username": "u", "password": "pa55"}
+            }
+        });
+        let provider = Config::from_json(&config).expect("parses").build_provider(None).expect("builds");
+        assert!(provider.client.sigv4.is_some());
+        assert!(matches!(provider.client.auth, Auth::None), "sigv4 replaces basic auth");
+        let debug = format!("{provider:?}");
+        assert!(debug.contains("us-east-1") && debug.contains("role/r") && !debug.contains("pa55"), "{debug}");
+        // Every sigv4 field may be empty (the AWS chain then decides), and the block is
+        // ignored for any other address, as in Argo.
+        let bare = json!({"address": AMP, "query": "up"});
+        assert!(Config::from_json(&bare).expect("parses").build_provider(None).expect("builds").client.sigv4.is_some());
+        let other = json!({"address": "http://p:9090", "query": "up", "authentication": {"sigv4": {"region": "x"}}});
+        assert!(
+            Config::from_json(&other).expect("parses").build_provider(None).expect("builds").client.sigv4.is_none()
+        );
     }
 
     #[test]
