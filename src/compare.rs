@@ -121,7 +121,11 @@ pub fn build(
 
 /// The numbers in a provider's result, in the provider's order (time order for a range
 /// query or a CloudWatch series).
-fn series(side: &str, kind: &str, outcome: Outcome) -> Result<(Vec<f64>, BTreeMap<String, String>), ProviderError> {
+pub(crate) fn series(
+    side: &str,
+    kind: &str,
+    outcome: Outcome,
+) -> Result<(Vec<f64>, BTreeMap<String, String>), ProviderError> {
     let malformed = |what: &str| {
         ProviderError::new(ErrorKind::Malformed, format!("{side}: the {kind} result is {what}, not numbers"))
     };

@@ -22,6 +22,7 @@
 
 pub mod api;
 pub mod app;
+pub mod canary;
 pub mod cli;
 pub mod client;
 pub mod compare;

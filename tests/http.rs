@@ -428,3 +428,111 @@ async fn judge_endpoint_compares_canary_with_baseline() {
     assert_eq!((code, err["error"]["field"].as_str()), (400, Some("canary[0]")), "{err}");
     augur.stop().await;
 }
+
+/// A Kayenta canary config over the backfilled latency gauges (support::prometheus): two
+/// metrics in one group, one per Kayenta query form.
+fn latency_canary_config() -> Value {
+    json!({
+        "name": "checkout latency",
+        "judge": {"name": "NetflixACAJudge-v1.0", "judgeConfigurations": {}},
+        "metrics": [
+            {"name": "latency", "groups": ["latency"], "scopeName": "default",
+             "query": {"type": "prometheus",
+                       "customInlineTemplate": "PromQL:latency_seconds{service=\"checkout\",track=\"${scope}\"}"},
+             "analysisConfigurations": {"canary": {"direction": "increase"}}},
+            {"name": "latency by filter", "groups": ["latency"],
+             "query": {"type": "prometheus", "metricName": "latency_seconds", "customFilterTemplate": "tpl"},
+             "analysisConfigurations": {"canary": {"direction": "increase"}}}
+        ],
+        "templates": {"tpl": "service=\"${service}\",track=\"${scope}\""},
+        "classifier": {"groupWeights": {"latency": 100}}
+    })
+}
+
+fn latency_execution(prom: &crate::support::prometheus::Prometheus, experiment: &str) -> Value {
+    let at = |t: i64| chrono::DateTime::from_timestamp(t, 0).expect("time").to_rfc3339();
+    let scope = |s: &str| {
+        json!({"scope": s, "location": "local", "start": at(prom.end - 1800), "end": at(prom.end), "step": 15,
+               "extendedScopeParams": {"service": "checkout"}})
+    };
+    json!({
+        "scopes": {"default": {"controlScope": scope("stable"), "experimentScope": scope(experiment)}},
+        "thresholds": {"pass": 75, "marginal": 50}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_endpoint_executes_a_kayenta_canary_config_against_prometheus() {
+    let prom = crate::support::prometheus::shared();
+    let augur = Augur::start(None).await;
+    let c = client();
+    let request = |experiment: &str, engine: &str| {
+        json!({"canaryConfig": latency_canary_config(), "executionRequest": latency_execution(prom, experiment),
+               "engine": engine, "prometheus": {"address": prom.url}})
+    };
+    for engine in ["kayenta", "augur"] {
+        // 50 ms slower at every one of the 121 steps: both metrics High, the group scores 0.
+        let (code, _, v) = send(c.post(augur.url("/v1/canary")).json(&request("slow", engine))).await;
+        assert_eq!(code, 200, "{v}");
+        assert_eq!((v["complete"].as_bool(), v["status"].as_str()), (Some(true), Some("succeeded")), "{v}");
+        let judge = &v["result"]["judgeResult"];
+        assert_eq!(judge["score"]["score"], 0.0, "{engine}: {v}");
+        assert_eq!(judge["score"]["classification"], "Fail", "{engine}: {v}");
+        for r in judge["results"].as_array().unwrap() {
+            assert_eq!(r["classification"], "High", "{engine}: {r}");
+            assert_eq!(r["groups"], json!(["latency"]));
+        }
+        let pairs = v["metricSetPairList"].as_array().unwrap();
+        assert_eq!(pairs.len(), 2);
+        for p in pairs {
+            assert_eq!(p["values"]["control"].as_array().unwrap().len(), 121, "every sample once: {p}");
+            assert_eq!(p["values"]["experiment"].as_array().unwrap().len(), 121);
+        }
+        // The same values in another order: both Pass, score 100.
+        let (code, _, v) = send(c.post(augur.url("/v1/canary")).json(&request("canary", engine))).await;
+        assert_eq!(code, 200, "{v}");
+        let judge = &v["result"]["judgeResult"];
+        assert_eq!(
+            (judge["score"]["score"].as_f64(), judge["score"]["classification"].as_str()),
+            (Some(100.0), Some("Pass")),
+            "{engine}: {v}"
+        );
+        let expected_judge = if engine == "kayenta" { "NetflixACAJudge-v1.0" } else { "augur" };
+        assert_eq!(judge["judgeName"], expected_judge);
+    }
+
+    // A metric fetch failure is Kayenta's terminal execution, not a score.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut req = request("slow", "kayenta");
+    req["prometheus"] = json!({"address": format!("http://127.0.0.1:{dead}")});
+    let (code, _, v) = send(c.post(augur.url("/v1/canary")).json(&req)).await;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!((v["complete"].as_bool(), v["status"].as_str()), (Some(true), Some("terminal")), "{v}");
+    assert!(v["exception"]["message"].as_str().unwrap().starts_with("metric \"latency\": "), "{v}");
+    assert!(v.get("result").is_none(), "{v}");
+
+    // Invalid requests: 422 naming the field, before anything is fetched.
+    let cases = [
+        ("/canaryConfig/metrics/0/scopeName", json!("blue"), "canaryConfig.metrics[0].scopeName"),
+        ("/canaryConfig/metrics/0/query/type", json!("datadog"), "canaryConfig.metrics[0].query.type"),
+        ("/executionRequest/thresholds/marginal", json!(90), "executionRequest.thresholds"),
+        (
+            "/executionRequest/scopes/default/controlScope/start",
+            json!("yesterday"),
+            "executionRequest.scopes.default.controlScope.start",
+        ),
+        ("/engine", json!("spearman"), "engine"),
+    ];
+    for (pointer, value, field) in cases {
+        let mut req = request("slow", "kayenta");
+        *req.pointer_mut(pointer).unwrap_or_else(|| panic!("{pointer}")) = value;
+        let (code, _, v) = send(c.post(augur.url("/v1/canary")).json(&req)).await;
+        assert_eq!(code, 422, "{pointer}: {v}");
+        assert_eq!(v["error"]["field"], field, "{v}");
+        assert!(!v["error"]["message"].as_str().unwrap().contains('\n'), "{v}");
+    }
+    let (code, _, v) = send(c.post(augur.url("/v1/canary")).json(&json!({"canaryConfig": {}}))).await;
+    assert_eq!(code, 400, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("executionRequest"), "{v}");
+    augur.stop().await;
+}

@@ -930,17 +930,21 @@ fn compare_template_passes_an_identical_canary_and_fails_a_slow_one() {
 }
 
 #[test]
-fn compare_sequential_mode_stops_a_slow_canary() {
+fn compare_sequential_template_stops_a_slow_canary_and_passes_an_identical_one() {
     let prom = prometheus::shared();
-    let text = std::fs::read_to_string(template("canary-vs-baseline.yaml"))
-        .expect("read template")
-        .replace("          direction: increase\n", "          direction: increase\n          mode: sequential\n");
-    assert!(text.contains("mode: sequential"));
-    let file = write_file("canary-vs-baseline-sequential.yaml", &text);
-    let mut a: Vec<String> = latency_window(prom).to_vec();
-    a.extend(["service-name=checkout".into(), "canary-track=slow".into(), "interval=1s".into(), "count=3".into()]);
-    let a: Vec<&str> = a.iter().map(String::as_str).collect();
-    let (code, json) = run(&file.display().to_string(), &a, &[], &[]);
+    let file = template("canary-vs-baseline-sequential.yaml");
+    let run_track = |track: &str, count: &str| {
+        let mut a: Vec<String> = latency_window(prom).to_vec();
+        a.extend([
+            "service-name=checkout".into(),
+            format!("canary-track={track}"),
+            "interval=1s".into(),
+            format!("count={count}"),
+        ]);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        run(&file, &a, &[], &[])
+    };
+    let (code, json) = run_track("slow", "3");
     assert_eq!((code, json["phase"].as_str()), (1, Some("Failed")), "failureLimit 0: the first High fails: {json}");
     assert_eq!(measurements(&json).len(), 1, "the run stops at the first conclusive measurement: {json}");
     let v = verdict(&json);
@@ -950,16 +954,20 @@ fn compare_sequential_mode_stops_a_slow_canary() {
         (10..=20).contains(&decided),
         "no decision before minSteps (10), and a 50 ms shift is clear soon after: {v}"
     );
+    assert_eq!(v["steps"], 121, "{v}");
 
-    // The identical canary never becomes High: every measurement Continue (Successful is
-    // `Pass` only, so with `direction: increase` an inconclusive look is Inconclusive).
-    let mut a: Vec<String> = latency_window(prom).to_vec();
-    a.extend(["service-name=checkout".into(), "canary-track=canary".into(), "interval=1s".into(), "count=2".into()]);
-    let a: Vec<&str> = a.iter().map(String::as_str).collect();
-    let (_, json) = run(&file.display().to_string(), &a, &[], &[]);
+    // The identical canary: never High. Each look is either a conclusive Pass (which ends
+    // the metric Successful at once, consecutiveSuccessLimit 1) or Continue (Inconclusive,
+    // within inconclusiveLimit = count), so the run is Successful either way.
+    let (code, json) = run_track("canary", "2");
+    assert_eq!((code, json["phase"].as_str()), (0, Some("Successful")), "{json}");
     for m in measurements(&json) {
         let v: serde_json::Value = serde_json::from_str(m["value"].as_str().unwrap()).unwrap();
-        assert!(matches!(v["classification"].as_str(), Some("Continue" | "Pass")), "{v}");
+        match v["classification"].as_str() {
+            Some("Pass") => assert_eq!(m["phase"], "Successful", "{json}"),
+            Some("Continue") => assert_eq!(m["phase"], "Inconclusive", "{json}"),
+            other => panic!("{other:?}: {v}"),
+        }
     }
 }
 

@@ -572,6 +572,23 @@ async fn judge(body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError
     Ok(json(StatusCode::OK, &result))
 }
 
+/// Execute a Kayenta canary config against Prometheus.
+#[utoipa::path(post, path = "/v1/canary",
+    request_body(content = Object, description = "Kayenta's ad-hoc execution: {canaryConfig, executionRequest: {scopes: {<name>: {controlScope, experimentScope}}, thresholds: {pass, marginal}}, engine?: kayenta|augur, prometheus?: {address, …}}"),
+    responses((status = 200, description = "Kayenta's execution status: {complete, status: succeeded|terminal, result: {judgeResult: {judgeName, score: {score, classification, classificationReason}, results, groupScores}}, metricSetPairList} or {exception}"),
+              (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn canary(body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let body = body.map_err(body_rejection)?;
+    let req: crate::canary::CanaryRequest = decode(&body)?;
+    let now = crate::runner::now().0.into();
+    match crate::canary::execute(&req, now).await {
+        Ok(result) => Ok(json(StatusCode::OK, &result)),
+        Err(crate::canary::CanaryError::Invalid { field, message }) => {
+            Err(ApiError::Service(Error::Invalid { field, message }))
+        }
+    }
+}
+
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", responses((status = 200, description = "ok")))]
 async fn healthz() -> &'static str {
@@ -642,6 +659,8 @@ pub async fn fallback(headers: HeaderMap) -> Response {
         delete_template,
         list_templates,
         list_namespace_templates,
+        judge,
+        canary,
         healthz,
         readyz,
         metrics,
@@ -684,6 +703,7 @@ pub fn router(service: Service, body_limit: usize) -> Router {
         .route("/v1/runs", post(create_run).get(list_runs))
         .route("/v1/runs/{id}", get(get_run))
         .route("/v1/judge", post(judge))
+        .route("/v1/canary", post(canary))
         .route("/v1/runs/{id}/events", get(run_events))
         .route("/v1/runs/{id}/terminate", post(terminate_run))
         .route("/v1/templates", get(list_templates))
