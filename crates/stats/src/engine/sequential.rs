@@ -34,8 +34,8 @@ use serde::{Deserialize, Serialize};
 use super::config::{ConfigError, Direction, Margin, MetricConfig, MetricKind, NanPolicy, SerialDependence};
 use super::input::{MetricInput, Sample};
 use super::judge::{num, signed};
-use super::serial::RunningSerial;
-use super::special::{log_sum_exp, softplus};
+use super::serial::{RunningSerial, pooled_running_inflation};
+use super::special::{log_sum_exp, norm_upper_quantile, softplus, t_upper_quantile};
 
 /// What a sequential look concludes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -112,6 +112,10 @@ fn evidence(log_e: f64, max_log_e: f64) -> String {
     format!("e={}, anytime p={p}", num(log_e.exp().min(f64::MAX)))
 }
 
+/// With `serialDependence: auto`, no sequential decision before this many pairs: below it the
+/// dependence estimate is too often 1 on strongly autocorrelated data (docs/statistics.md).
+const DEPENDENCE_STEPS: usize = 30;
+
 /// Running state of the normal-mixture confidence sequence for one continuous metric.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -129,9 +133,12 @@ pub struct ContinuousSequence {
     decision: SequentialDecision,
     decided_at: Option<usize>,
     decided_reason: String,
-    /// Autocovariances of the differences, for the serial-dependence correction.
+    /// Autocovariances of the baseline and the canary values, for the serial-dependence
+    /// correction.
     #[serde(default)]
-    serial: RunningSerial,
+    serial_baseline: RunningSerial,
+    #[serde(default)]
+    serial_canary: RunningSerial,
 }
 
 impl ContinuousSequence {
@@ -162,7 +169,8 @@ impl ContinuousSequence {
             decision: SequentialDecision::Continue,
             decided_at: None,
             decided_reason: String::new(),
-            serial: RunningSerial::default(),
+            serial_baseline: RunningSerial::default(),
+            serial_canary: RunningSerial::default(),
         })
     }
 
@@ -184,13 +192,14 @@ impl ContinuousSequence {
         self.m2 += delta * (d - self.mean);
         self.baseline_mean += (b - self.baseline_mean) / t;
         self.canary_mean += (c - self.canary_mean) / t;
-        self.serial.push(d);
+        self.serial_baseline.push(b);
+        self.serial_canary.push(c);
         let Some((lo, hi, log_e)) = self.sequence() else {
             self.log_e = 0.0;
             return;
         };
         self.log_e = log_e;
-        if self.steps < self.config.sequential.min_steps.max(2) {
+        if !self.ready() {
             return;
         }
         self.max_log_e = self.max_log_e.max(log_e);
@@ -221,12 +230,42 @@ impl ContinuousSequence {
         }
     }
 
+    /// The variance multiplier: the long-run inflation f and, when it is above 1 (estimated),
+    /// the squared ratio of Student's t to the normal quantile at α/2 on t/f − 1 degrees of
+    /// freedom, because the long-run variance is estimated from few effective pairs.
+    fn small_sample_factor(&self) -> f64 {
+        let f = self.inflation();
+        if f <= 1.0 {
+            return 1.0;
+        }
+        let df = (self.steps as f64 / f - 1.0).max(1.0);
+        let tail = self.alpha / 2.0;
+        let ratio = t_upper_quantile(tail, df) / norm_upper_quantile(tail);
+        f * ratio * ratio
+    }
+
+    /// Whether a decision may be taken now: at least `minSteps` pairs and, when serial
+    /// dependence is estimated, at least `minSteps` *effective* pairs (steps / inflation) and
+    /// enough steps to estimate the dependence at all.
+    fn ready(&self) -> bool {
+        let min = self.config.sequential.min_steps.max(2);
+        if self.steps < min {
+            return false;
+        }
+        match self.config.serial_dependence {
+            SerialDependence::Independent => true,
+            SerialDependence::Auto => {
+                self.steps >= DEPENDENCE_STEPS && self.steps as f64 / self.inflation() >= min as f64
+            }
+        }
+    }
+
     /// The long-run variance factor of the differences (`serialDependence: auto`), else 1: the confidence
     /// sequence of a weakly dependent series uses its long-run variance in place of the variance (the same
     /// invariance principle that makes the plug-in variance valid asymptotically).
     fn inflation(&self) -> f64 {
         match self.config.serial_dependence {
-            SerialDependence::Auto => self.serial.inflation(),
+            SerialDependence::Auto => pooled_running_inflation(&self.serial_baseline, &self.serial_canary),
             SerialDependence::Independent => 1.0,
         }
     }
@@ -251,7 +290,7 @@ impl ContinuousSequence {
             return None;
         }
         let t = self.steps as f64;
-        let s2 = self.m2 / (t - 1.0) * self.inflation();
+        let s2 = self.m2 / (t - 1.0) * self.small_sample_factor();
         if s2.is_nan() || s2 <= 0.0 {
             return None;
         }

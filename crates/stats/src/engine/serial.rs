@@ -137,8 +137,8 @@ pub(crate) fn inflation_from_autocovariances(acov: &[f64], n: usize) -> f64 {
 }
 
 /// Incremental autocovariances of a growing series, for the sequential mode: O(P) per value, O(P) memory beyond
-/// the first and last P values. Its [`inflation`](Self::inflation) is [`variance_inflation`] on the values
-/// pushed so far, with the small-sample correction of [`pooled_variance_inflation`].
+/// the first and last P values. Two of them give [`pooled_running_inflation`], equal to
+/// [`pooled_variance_inflation`] on the values pushed so far.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RunningSerial {
     n: usize,
@@ -178,17 +178,12 @@ impl RunningSerial {
         self.tail.push(y);
     }
 
-    /// f for the values so far (1 below [`MIN_POINTS`]).
-    pub(crate) fn inflation(&self) -> f64 {
-        let n = self.n;
-        if n < MIN_POINTS {
-            return 1.0;
-        }
-        let p_max = max_order(n).min(SEQUENTIAL_ORDER);
-        let nf = n as f64;
+    /// Lag-rescaled autocovariances γ₀ … γ_P (divisor n − k), centred on the running mean.
+    fn autocovariances(&self, p_max: usize) -> Vec<f64> {
+        let nf = self.n as f64;
         let mean = self.sum / nf;
         // Σₜ₌ₖ₊₁ⁿ (yₜ − ȳ)(yₜ₋ₖ − ȳ) = Σ yₜyₜ₋ₖ − ȳ (Σ_{t>k} yₜ + Σ_{t≤n−k} yₜ) + (n − k) ȳ².
-        let acov: Vec<f64> = (0..=p_max)
+        (0..=p_max)
             .map(|k| {
                 let first_k: f64 = self.head[..k].iter().sum();
                 let last_k: f64 = self.tail[self.tail.len() - k..].iter().sum();
@@ -196,9 +191,24 @@ impl RunningSerial {
                 let earlier = self.sum - last_k;
                 (self.lagged[k] - mean * (later + earlier) + (nf - k as f64) * mean * mean) / (nf - k as f64)
             })
-            .collect();
-        debiased_inflation(&acov, n, 1.0 / nf)
+            .collect()
     }
+}
+
+/// The inflation shared by two running series of the same process (the sequential mode's
+/// baseline and canary): each centred on its own mean, autocovariances pooled, as in
+/// [`pooled_variance_inflation`]. Twice the data of either series alone, which matters
+/// most at the first looks. 1 while the shorter has fewer than [`MIN_POINTS`] values.
+pub(crate) fn pooled_running_inflation(a: &RunningSerial, b: &RunningSerial) -> f64 {
+    let short = a.n.min(b.n);
+    if short < MIN_POINTS {
+        return 1.0;
+    }
+    let p_max = max_order(short).min(SEQUENTIAL_ORDER);
+    let (ga, gb) = (a.autocovariances(p_max), b.autocovariances(p_max));
+    let (na, nb) = (a.n as f64, b.n as f64);
+    let pooled: Vec<f64> = ga.iter().zip(&gb).map(|(x, y)| (na * x + nb * y) / (na + nb)).collect();
+    debiased_inflation(&pooled, a.n + b.n, (na + nb) / (na * na + nb * nb))
 }
 
 /// Mid-ranks of `values` within the series, in the series' order (1-based; ties share their mean rank).
@@ -283,15 +293,17 @@ mod tests {
 
     #[test]
     fn running_matches_batch() {
-        let x = ar1(0.6, 300, 5);
-        let mut r = RunningSerial::default();
-        for (i, &v) in x.iter().enumerate() {
-            r.push(v);
-            if i + 1 >= MIN_POINTS && (i + 1) % 37 == 0 {
-                let (a, b) = (r.inflation(), variance_inflation(&x[..=i]));
-                assert!((a / b - 1.0).abs() < 1e-9, "n={}: running {a}, batch {b}", i + 1);
+        let (x, y) = (ar1(0.6, 300, 5), ar1(0.6, 300, 6));
+        let (mut rx, mut ry) = (RunningSerial::default(), RunningSerial::default());
+        for (i, (&a, &b)) in x.iter().zip(&y).enumerate() {
+            rx.push(a);
+            ry.push(b);
+            if (i + 1) % 37 == 0 || i + 1 == MIN_POINTS {
+                let (r, batch) = (pooled_running_inflation(&rx, &ry), pooled_variance_inflation(&x[..=i], &y[..=i]));
+                assert!((r / batch - 1.0).abs() < 1e-9, "n={}: running {r}, batch {batch}", i + 1);
             }
         }
+        assert!(pooled_running_inflation(&rx, &ry) > 2.0);
     }
 
     #[test]
