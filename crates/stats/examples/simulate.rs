@@ -5,7 +5,7 @@
 //! ```
 //!
 //! Deterministic: a fixed-seed xorshift64* generator with Box–Muller normals (no dependencies), one seed per
-//! scenario, so every run prints the same markdown table (docs/statistics.md). Every engine sees the same
+//! scenario, so every run prints the same markdown table (docs/statistics.md shows `-- 4000`). Every engine sees the same
 //! replications. "Flagged" means High or Low (direction `either`, the default of both engines).
 
 use augur_stats::engine::{self, Classification, MetricKind, Sample, SequentialDecision, SerialDependence};
