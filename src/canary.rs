@@ -273,11 +273,26 @@ fn plan(req: &CanaryRequest) -> Result<(Engine, Vec<Planned>), CanaryError> {
     Ok((engine, planned))
 }
 
+/// Attempts per series: a transient failure (connection reset, 5xx, 429, timeout) is retried
+/// after 250 ms and 500 ms before the execution becomes terminal.
+const FETCH_ATTEMPTS: u32 = 3;
+
 /// Fetches one side's series.
 async fn fetch(metric: &crate::template::Metric, side: &str, now: std::time::SystemTime) -> Result<Vec<f64>, String> {
     let provider = crate::registry::build(metric)?;
     let ctx = MeasureContext { now, deadline: None, measurement_id: format!("canary.{}.{side}", metric.name) };
-    let outcome = provider.measure(&ctx).await.map_err(|e| e.to_string())?;
+    let mut attempt = 1;
+    let outcome = loop {
+        match provider.measure(&ctx).await {
+            Ok(outcome) => break outcome,
+            Err(e) if e.is_transient() && attempt < FETCH_ATTEMPTS => {
+                tokio::time::sleep(std::time::Duration::from_millis(250 << (attempt - 1))).await;
+                attempt += 1;
+            }
+            Err(e) if attempt > 1 => return Err(format!("{side}: {e} (after {attempt} attempts)")),
+            Err(e) => return Err(format!("{side}: {e}")),
+        }
+    };
     crate::compare::series(side, "prometheus", outcome).map(|(v, _)| v).map_err(|e| e.to_string())
 }
 

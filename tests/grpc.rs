@@ -484,3 +484,36 @@ async fn judge_compares_canary_with_baseline() {
     assert_eq!(e.code(), Code::InvalidArgument);
     assert!(e.message().starts_with("engine: "), "{}", e.message());
 }
+
+#[tokio::test]
+async fn canary_executes_a_kayenta_canary_config() {
+    let prom = crate::support::prometheus::shared();
+    let h = Harness::start().await;
+    let mut client = h.runs().await;
+    let request = |experiment: &str| pb::CanaryRequest {
+        request_json: serde_json::json!({
+            "canaryConfig": crate::http::latency_canary_config(),
+            "executionRequest": crate::http::latency_execution(prom, experiment),
+            "prometheus": {"address": prom.url},
+        })
+        .to_string(),
+    };
+    let r = client.canary(request("slow")).await.expect("canary").into_inner();
+    assert_eq!((r.status.as_str(), r.complete), ("succeeded", true), "{r:?}");
+    assert_eq!((r.score, r.classification.as_str()), (Some(0.0), "Fail"), "{r:?}");
+    assert_eq!(r.results.len(), 2);
+    assert!(r.results.iter().all(|m| m.classification == "High"), "{r:?}");
+    let full: serde_json::Value = serde_json::from_str(&r.result_json).unwrap();
+    assert_eq!(full["result"]["judgeResult"]["judgeName"], "NetflixACAJudge-v1.0");
+    let r = client.canary(request("canary")).await.expect("canary").into_inner();
+    assert_eq!((r.score, r.classification.as_str()), (Some(100.0), "Pass"), "{r:?}");
+
+    let e = client.canary(pb::CanaryRequest { request_json: "{".into() }).await.expect_err("not JSON");
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().starts_with("request_json: "), "{}", e.message());
+    let mut bad: serde_json::Value = serde_json::from_str(&request("slow").request_json).unwrap();
+    bad["canaryConfig"]["metrics"][0]["scopeName"] = "blue".into();
+    let e = client.canary(pb::CanaryRequest { request_json: bad.to_string() }).await.expect_err("bad scope");
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().starts_with("canaryConfig.metrics[0].scopeName: "), "{}", e.message());
+}

@@ -431,7 +431,7 @@ async fn judge_endpoint_compares_canary_with_baseline() {
 
 /// A Kayenta canary config over the backfilled latency gauges (support::prometheus): two
 /// metrics in one group, one per Kayenta query form.
-fn latency_canary_config() -> Value {
+pub(crate) fn latency_canary_config() -> Value {
     json!({
         "name": "checkout latency",
         "judge": {"name": "NetflixACAJudge-v1.0", "judgeConfigurations": {}},
@@ -449,7 +449,7 @@ fn latency_canary_config() -> Value {
     })
 }
 
-fn latency_execution(prom: &crate::support::prometheus::Prometheus, experiment: &str) -> Value {
+pub(crate) fn latency_execution(prom: &crate::support::prometheus::Prometheus, experiment: &str) -> Value {
     let at = |t: i64| chrono::DateTime::from_timestamp(t, 0).expect("time").to_rfc3339();
     let scope = |s: &str| {
         json!({"scope": s, "location": "local", "start": at(prom.end - 1800), "end": at(prom.end), "step": 15,

@@ -219,6 +219,42 @@ impl AnalysisService for Grpc {
         Ok(Response::new((&record).into()))
     }
 
+    async fn canary(&self, request: Request<pb::CanaryRequest>) -> Result<Response<pb::CanaryResponse>, Status> {
+        let req: crate::canary::CanaryRequest = serde_json::from_str(&request.into_inner().request_json)
+            .map_err(|e| Status::invalid_argument(format!("request_json: {e}")))?;
+        let now = crate::runner::now().0.into();
+        let v = crate::canary::execute(&req, now).await.map_err(|e| match e {
+            crate::canary::CanaryError::Invalid { field, message } => {
+                Status::invalid_argument(format!("{field}: {message}"))
+            }
+        })?;
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+        let judge = &v["result"]["judgeResult"];
+        let results = judge["results"]
+            .as_array()
+            .map(|rs| {
+                rs.iter()
+                    .map(|r| pb::CanaryMetricResult {
+                        name: text(&r["name"]),
+                        classification: text(&r["classification"]),
+                        reason: text(&r["classificationReason"]),
+                        critical: r["critical"].as_bool().unwrap_or(false),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Response::new(pb::CanaryResponse {
+            status: text(&v["status"]),
+            complete: v["complete"].as_bool().unwrap_or(false),
+            score: judge["score"]["score"].as_f64(),
+            classification: text(&judge["score"]["classification"]),
+            classification_reason: text(&judge["score"]["classificationReason"]),
+            results,
+            exception: text(&v["exception"]["message"]),
+            result_json: v.to_string(),
+        }))
+    }
+
     async fn judge(&self, request: Request<pb::JudgeRequest>) -> Result<Response<pb::JudgeResponse>, Status> {
         let req = request.into_inner();
         let engine = match req.engine.as_str() {
@@ -260,6 +296,7 @@ impl AnalysisService for Grpc {
             p_value: num("pValue"),
             effect_size: num("effectSize"),
             deviation: num("deviation"),
+            variance_inflation: num("varianceInflation"),
             n_baseline: count("nBaseline"),
             n_canary: count("nCanary"),
         }))
