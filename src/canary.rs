@@ -14,8 +14,8 @@
 //! * `metricName` with `customFilter` or `customFilterTemplate` (a key of the config's
 //!   `templates`, expanded the same way): `metricName{<filter>}`.
 //!
-//! A query that does not depend on the scope is refused: control and experiment would be
-//! the same series. Other query types, and Kayenta's `resourceType`-specific filters
+//! A query that expands to the same text for both scopes is refused: control and
+//! experiment would be the same series. Other query types, and Kayenta's `resourceType`-specific filters
 //! (`gce_instance`, `aws_ec2_instance`), are not supported and say so.
 
 use std::collections::BTreeMap;
@@ -131,8 +131,22 @@ fn expand(template: &str, vars: &BTreeMap<&str, &str>) -> Result<String, String>
     Ok(out)
 }
 
+/// Where a query problem is: a field of the metric (`query.metricName`) or of the whole
+/// config (`canaryConfig.templates.tpl`).
+#[derive(Debug)]
+enum At {
+    Metric(String),
+    Config(String),
+}
+
+impl From<&str> for At {
+    fn from(f: &str) -> At {
+        At::Metric(f.to_string())
+    }
+}
+
 /// The PromQL for one metric and scope, or (field, message).
-fn query_for(metric: &Value, templates: &Value, scope: &Scope) -> Result<String, (String, String)> {
+fn query_for(metric: &Value, templates: &Value, scope: &Scope) -> Result<String, (At, String)> {
     let q = metric.get("query").cloned().unwrap_or(Value::Null);
     let s = |key: &str| q.get(key).and_then(Value::as_str).filter(|v| !v.is_empty());
     let mut vars: BTreeMap<&str, &str> = BTreeMap::new();
@@ -158,33 +172,23 @@ fn query_for(metric: &Value, templates: &Value, scope: &Scope) -> Result<String,
         let Some(promql) = inline.strip_prefix("PromQL:") else {
             return Err(("query.customInlineTemplate".into(), "must start with \"PromQL:\"".into()));
         };
-        if !promql.contains("${") {
-            return Err((
-                "query.customInlineTemplate".into(),
-                "does not use ${scope} (or another scope variable), so control and experiment would be the same series"
-                    .into(),
-            ));
-        }
         return expand(promql.trim(), &vars).map_err(|e| ("query.customInlineTemplate".into(), e));
     }
-    let name = s("metricName").ok_or(("query.metricName".to_string(), "missing".to_string()))?;
+    let name = s("metricName").ok_or(("query.metricName".into(), "missing".to_string()))?;
     let (field, filter) = if let Some(f) = s("customFilter") {
-        ("query.customFilter".to_string(), f.to_string())
+        (At::from("query.customFilter"), f.to_string())
     } else if let Some(key) = s("customFilterTemplate") {
         let t = templates.get(key).and_then(Value::as_str).ok_or((
-            "query.customFilterTemplate".to_string(),
+            At::from("query.customFilterTemplate"),
             format!("{key:?} is not a key of the config's templates"),
         ))?;
-        (format!("templates.{key}"), t.to_string())
+        (At::Config(format!("canaryConfig.templates.{key}")), t.to_string())
     } else {
         return Err((
             "query".into(),
             "needs customInlineTemplate, customFilter or customFilterTemplate to select the scope".into(),
         ));
     };
-    if !filter.contains("${") {
-        return Err((field, "does not use ${scope}, so control and experiment would be the same series".into()));
-    }
     let filter = expand(&filter, &vars).map_err(|e| (field, e))?;
     Ok(format!("{name}{{{filter}}}"))
 }
@@ -248,6 +252,7 @@ fn plan(req: &CanaryRequest) -> Result<(Engine, Vec<Planned>), CanaryError> {
         return Err(invalid("canaryConfig.metrics", "no metrics to judge"));
     }
     let mut planned = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (i, m) in metrics.iter().enumerate() {
         let field = |f: &str| format!("canaryConfig.metrics[{i}].{f}");
         let name = m.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -255,8 +260,28 @@ fn plan(req: &CanaryRequest) -> Result<(Engine, Vec<Planned>), CanaryError> {
         let pair = req.execution_request.scopes.get(scope_name).ok_or_else(|| {
             invalid(field("scopeName"), format!("{scope_name:?} is not a scope of executionRequest.scopes"))
         })?;
-        let control = query_for(m, &templates, &pair.control_scope).map_err(|(f, e)| invalid(field(&f), e))?;
-        let experiment = query_for(m, &templates, &pair.experiment_scope).map_err(|(f, e)| invalid(field(&f), e))?;
+        let at = |f: At| match f {
+            At::Metric(f) => field(&f),
+            At::Config(f) => f,
+        };
+        let control = query_for(m, &templates, &pair.control_scope).map_err(|(f, e)| invalid(at(f), e))?;
+        let experiment = query_for(m, &templates, &pair.experiment_scope).map_err(|(f, e)| invalid(at(f), e))?;
+        if control == experiment {
+            return Err(invalid(
+                field("query"),
+                format!(
+                    "control and experiment scopes give the same query ({control}); use ${{scope}} to tell them apart"
+                ),
+            ));
+        }
+        if !seen.insert(name.clone()) {
+            return Err(invalid(field("name"), format!("{name:?} is used by an earlier metric; names must be unique")));
+        }
+        let canary_config = m.pointer("/analysisConfigurations/canary").cloned().unwrap_or_else(|| json!({}));
+        crate::judge::validate(engine, &canary_config).map_err(|e| {
+            let message = e.strip_prefix("config: ").unwrap_or(&e).to_string();
+            invalid(field("analysisConfigurations.canary"), message)
+        })?;
         let metric = |provider: Value| crate::template::Metric {
             name: name.clone(),
             provider: provider.as_object().cloned().unwrap_or_default(),
@@ -266,7 +291,7 @@ fn plan(req: &CanaryRequest) -> Result<(Engine, Vec<Planned>), CanaryError> {
         let experiment = metric(block(&base, experiment, &pair.experiment_scope));
         // Build now, so a bad prometheus block is a 422 rather than a terminal execution.
         for (side, m) in [("control", &control), ("experiment", &experiment)] {
-            crate::registry::build(m).map_err(|e| invalid(format!("prometheus ({side} of {})", field("query")), e))?;
+            crate::registry::build(m).map_err(|e| invalid("prometheus", format!("{side} query: {e}")))?;
         }
         planned.push(Planned { name, control, experiment });
     }
@@ -403,10 +428,8 @@ mod tests {
     #[test]
     fn queries_that_cannot_tell_the_scopes_apart_are_refused() {
         let cases = [
-            (json!({"query": {"type": "prometheus", "customInlineTemplate": "PromQL:avg(latency)"}}), "same series"),
             (json!({"query": {"type": "prometheus", "customInlineTemplate": "avg(${scope})"}}), "PromQL:"),
             (json!({"query": {"type": "prometheus", "metricName": "x"}}), "needs customInlineTemplate"),
-            (json!({"query": {"type": "prometheus", "metricName": "x", "customFilter": "a=\"b\""}}), "same series"),
             (json!({"query": {"type": "datadog", "metricName": "x"}}), "not supported"),
             (
                 json!({"query": {"type": "prometheus", "customInlineTemplate": "PromQL:${nope}"}}),
@@ -419,8 +442,8 @@ mod tests {
         ];
         for (m, expected) in cases {
             let (field, message) = query_for(&m, &Value::Null, &scope("v1")).unwrap_err();
-            assert!(message.contains(expected), "{m}: {field}: {message}");
-            assert!(field.starts_with("query"), "{field}");
+            assert!(message.contains(expected), "{m}: {field:?}: {message}");
+            assert!(matches!(&field, At::Metric(f) if f.starts_with("query")), "{field:?}");
         }
     }
 }

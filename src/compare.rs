@@ -90,6 +90,9 @@ pub fn build(
         if block.contains_key("plugin") && block["plugin"].get(PLUGIN).is_some() {
             return Err(format!("{PLUGIN}.{name}: cannot itself be {PLUGIN}"));
         }
+        if block.contains_key("job") {
+            return Err(format!("{PLUGIN}.{name}: job decides a phase and has no values to compare"));
+        }
         let mut sub = metric.clone();
         sub.provider = block;
         crate::registry::build_with_secrets(&sub, Arc::clone(&secrets)).map_err(|e| format!("{PLUGIN}.{name}: {e}"))
@@ -190,6 +193,17 @@ impl MetricProvider for Compare {
                     .map(|(v, _)| v)
             }
             Mode::Sequential => {
+                if baseline.len() != canary.len() {
+                    return Err(ProviderError::new(
+                        ErrorKind::Malformed,
+                        format!(
+                            "baseline has {} points and canary {}; sequential mode pairs steps by index, so both \
+                             queries must return one series each over the same steps",
+                            baseline.len(),
+                            canary.len()
+                        ),
+                    ));
+                }
                 let mut config = self.config.clone();
                 if let (Some(d), Some(obj)) = (self.direction.as_deref(), config.as_object_mut()) {
                     obj.insert("direction".into(), d.into());

@@ -66,7 +66,14 @@ fn finite(x: f64) -> Value {
 /// `direction` and `nanStrategy` carry over; an `augur` sub-object sets the rest.
 fn augur_config(config: &Value) -> Result<engine::MetricConfig, String> {
     let mut cfg: engine::MetricConfig = match config.get("augur") {
-        Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("config: augur: {e}"))?,
+        Some(v) => serde_path_to_error::deserialize(v.clone()).map_err(|e| {
+            let path = e.path().to_string();
+            if path == "." {
+                format!("config: augur: {}", e.inner())
+            } else {
+                format!("config: augur.{path}: {}", e.inner())
+            }
+        })?,
         None => engine::MetricConfig::default(),
     };
     if let Some(d) = config.get("direction").and_then(Value::as_str) {

@@ -531,6 +531,23 @@ async fn canary_endpoint_executes_a_kayenta_canary_config_against_prometheus() {
         assert_eq!(v["error"]["field"], field, "{v}");
         assert!(!v["error"]["message"].as_str().unwrap().contains('\n'), "{v}");
     }
+    // The augur engine's options are checked before anything is fetched, and a misspelt key is named.
+    let mut req = request("slow", "augur");
+    req["canaryConfig"]["metrics"][1]["analysisConfigurations"]["canary"]["augur"] = json!({"alhpa": 0.1});
+    let (code, _, v) = send(c.post(augur.url("/v1/canary")).json(&req)).await;
+    assert_eq!(code, 422, "{v}");
+    assert_eq!(v["error"]["field"], "canaryConfig.metrics[1].analysisConfigurations.canary", "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("unknown field `alhpa`"), "{v}");
+    // Duplicate names, and a query that does not tell the scopes apart.
+    let mut req = request("slow", "kayenta");
+    req["canaryConfig"]["metrics"][1]["name"] = json!("latency");
+    let (code, _, v) = send(c.post(augur.url("/v1/canary")).json(&req)).await;
+    assert_eq!((code, v["error"]["field"].as_str()), (422, Some("canaryConfig.metrics[1].name")), "{v}");
+    let mut req = request("slow", "kayenta");
+    req["canaryConfig"]["templates"]["tpl"] = json!("service=\"${service}\"");
+    let (code, _, v) = send(c.post(augur.url("/v1/canary")).json(&req)).await;
+    assert_eq!((code, v["error"]["field"].as_str()), (422, Some("canaryConfig.metrics[1].query")), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("same query"), "{v}");
     let (code, _, v) = send(c.post(augur.url("/v1/canary")).json(&json!({"canaryConfig": {}}))).await;
     assert_eq!(code, 400, "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains("executionRequest"), "{v}");

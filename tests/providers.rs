@@ -934,7 +934,10 @@ fn compare_sequential_template_stops_a_slow_canary_and_passes_an_identical_one()
     let prom = prometheus::shared();
     let file = template("canary-vs-baseline-sequential.yaml");
     let run_track = |track: &str, count: &str| {
-        let mut a: Vec<String> = latency_window(prom).to_vec();
+        // From the first backfilled sample (the "canary start") to the last.
+        let mut a: Vec<String> = latency_window(prom).into_iter().filter(|a| !a.starts_with("lookback=")).collect();
+        let start = chrono::DateTime::from_timestamp(prom.end - 1800, 0).expect("time").to_rfc3339();
+        a.push(format!("canary-start={start}"));
         a.extend([
             "service-name=checkout".into(),
             format!("canary-track={track}"),
@@ -1017,6 +1020,31 @@ fn compare_errors_are_error_measurements_and_bad_blocks_are_named() {
         assert!(message.contains(expected), "{to}: {message}");
         assert!(!message.contains('\n'), "{message}");
     }
+    // A job side, caught when the provider is built (before any Job would start).
+    let text = std::fs::read_to_string(&file).unwrap().replacen(
+        "          baseline:\n            prometheus:",
+        "          baseline:\n            job:\n              command: [\"true\"]\n            prometheus:",
+        1,
+    );
+    assert!(text.contains("command: [\"true\"]"), "{text}");
+    let job = fail_fast("compare-job-side.yaml", &text);
+    let (code, json) = run(&job, &a, &[], &[]);
+    assert_eq!(code, 3, "{json}");
+    let message = measurements(&json)[0]["message"].as_str().unwrap();
+    assert!(message.contains("augur/compare.baseline: job decides a phase"), "{message}");
+    // Sequential mode with sides of different lengths: an Error, not a judgement of misaligned pairs.
+    let seq = std::fs::read_to_string(template("canary-vs-baseline-sequential.yaml")).unwrap();
+    let seq = seq.replacen("step: 15s", "step: 30s", 1);
+    let uneven = fail_fast("compare-uneven.yaml", &seq);
+    let start = chrono::DateTime::from_timestamp(prom.end - 1800, 0).expect("time").to_rfc3339();
+    let mut b: Vec<String> = latency_window(prom).to_vec();
+    b.extend(["service-name=checkout".into(), format!("canary-start={start}"), "count=1".into()]);
+    let b: Vec<&str> = b.iter().map(String::as_str).collect();
+    let (code, json) = run(&uneven, &b, &[], &[]);
+    assert_eq!(code, 3, "{json}");
+    let message = measurements(&json)[0]["message"].as_str().unwrap();
+    assert!(message.contains("sequential mode pairs steps by index"), "{message}");
+
     // A plugin augur does not implement.
     let text = std::fs::read_to_string(&file).unwrap().replace("augur/compare:", "acme/judge:");
     let other = fail_fast("compare-other-plugin.yaml", &text);

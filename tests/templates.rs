@@ -45,3 +45,26 @@ fn fixtures_fail_lint_with_field_paths() {
     let out = augur(&["lint", dir.join("unknown-field.yaml").to_str().unwrap()]);
     assert!(out.stdout.contains("warning:") && out.stdout.contains("timeout"), "{}", out.stdout);
 }
+
+/// Argo validates a metric after its `{{args.*}}` are resolved, so lint leaves placeholder-driven
+/// checks to run time, and still reports the same problems written literally.
+#[test]
+fn lint_leaves_placeholder_fields_to_run_time() {
+    let template = |interval: &str, success: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata:\n  name: t\nspec:\n  args:\n  \
+             - name: interval\n    value: 1m\n  - name: n\n    value: \"3\"\n  metrics:\n  - name: m\n    \
+             interval: {interval}\n    count: 5\n    failureLimit: -1\n    consecutiveSuccessLimit: {success}\n    \
+             successCondition: result == 1\n    provider:\n      web:\n        url: http://127.0.0.1:1/\n"
+        )
+    };
+    let ok = crate::support::write_file("lint-placeholders.yaml", &template("\"{{args.interval}}\"", "\"{{args.n}}\""));
+    let out = augur(&["lint", ok.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    // Literally invalid: a bad interval, and both limits disabled.
+    let bad = crate::support::write_file("lint-literal.yaml", &template("5x", "0"));
+    let out = augur(&["lint", bad.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.contains("metrics[0].interval"), "{}", out.stdout);
+    assert!(out.stdout.contains("failureLimit"), "{}", out.stdout);
+}

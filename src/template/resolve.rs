@@ -295,14 +295,27 @@ pub fn substitute(template: &str, values: &BTreeMap<String, String>) -> Result<S
     }
 }
 
-/// Whether `path` (`metrics[i].field`) names a field whose raw value holds a `{{…}}`
-/// placeholder.
+/// The counting and timing fields whose checks involve each other (`failureLimit: -1` with
+/// `consecutiveSuccessLimit` disabled, `count` against the limits, …).
+const LIMIT_FIELDS: [&str; 7] = [
+    "interval",
+    "initialDelay",
+    "count",
+    "failureLimit",
+    "inconclusiveLimit",
+    "consecutiveErrorLimit",
+    "consecutiveSuccessLimit",
+];
+
+/// Whether the problem at `path` (`metrics[i].field`) may depend on a `{{…}}` placeholder:
+/// the field itself holds one, or it is a counting/timing field and any of those holds one.
 fn is_placeholder(metrics: &[super::Metric], path: &str) -> bool {
     let Some(rest) = path.strip_prefix("metrics[") else { return false };
     let Some((index, field)) = rest.split_once("].") else { return false };
     let Some(metric) = index.parse::<usize>().ok().and_then(|i| metrics.get(i)) else { return false };
     let Ok(value) = serde_json::to_value(metric) else { return false };
-    value.get(field).and_then(serde_json::Value::as_str).is_some_and(|v| v.contains("{{"))
+    let holds = |f: &str| value.get(f).and_then(serde_json::Value::as_str).is_some_and(|v| v.contains("{{"));
+    holds(field) || (LIMIT_FIELDS.contains(&field) && LIMIT_FIELDS.iter().any(|f| holds(f)))
 }
 
 /// A problem list for `lint`, from flattening and preparing with placeholder values.

@@ -210,6 +210,7 @@ fn main() {
         },
         Scenario { label: "A/A, Poisson(0.5) counts, n = 60", counts: true, ..aa("", pois(0.5), 60) },
         Scenario { label: "A/A, Poisson(2) counts, n = 60", counts: true, ..aa("", pois(2.0), 60) },
+        Scenario { label: "shift +1σ, i.i.d. normal, n = 10", canary: shifted(1.0), ..aa("", normal, 10) },
         Scenario { label: "shift +0.5σ, i.i.d. normal, n = 30", canary: shifted(0.5), ..aa("", normal, 30) },
         Scenario { label: "shift +0.5σ, i.i.d. normal, n = 100", canary: shifted(0.5), ..aa("", normal, 100) },
         Scenario { label: "shift +1σ, i.i.d. normal, n = 30", canary: shifted(1.0), ..aa("", normal, 30) },

@@ -126,7 +126,7 @@ pub enum Correction {
 
 /// Options of the sequential (anytime-valid) mode.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct SequentialOptions {
     /// Continuous metrics: no decision before this many paired steps. The normal-mixture confidence sequence
     /// plugs in the running variance, so its anytime guarantee is asymptotic; the first few looks are the weak
@@ -150,7 +150,7 @@ pub const DEFAULT_MIN_SAMPLES: usize = 5;
 
 /// How to judge one metric. Every field has a default, so `{}` is a valid configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct MetricConfig {
     /// Which test to use. Default `continuous`.
     pub kind: MetricKind,

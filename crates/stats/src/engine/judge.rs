@@ -88,9 +88,10 @@ pub struct MetricVerdict {
     /// Usable canary points.
     pub n_canary: usize,
     /// Continuous metrics: the factor by which serial dependence (autocorrelation of consecutive steps)
-    /// inflates the variance of U, from both sides' estimated variance inflations weighted as in the Hájek
-    /// projection; 1 for independent steps. The test and interval use it; n / it is roughly the effective
-    /// sample size. `null` for other kinds or with `serialDependence: independent`.
+    /// inflates the variance of U, estimated from both sides' rank autocovariances pooled (under the null
+    /// both sides are one process, so one factor f serves both and the Hájek projection's
+    /// mn/12·(m·f + n·f) is mn(m + n)/12 · f); 1 for independent steps. The test and interval use it; n / f is
+    /// roughly the effective sample size. `null` for other kinds or with `serialDependence: independent`.
     pub variance_inflation: Option<f64>,
 }
 
@@ -132,10 +133,10 @@ fn median_sorted(v: &[f64]) -> f64 {
     if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
 }
 
-/// The serial-dependence factor of Var(U) for canary (m points) and baseline (n points) in time order: with
-/// fᵪ, f_y each side's variance inflation (of its within-sample ranks), the Hájek projection gives
-/// Var(U) ≈ mn/12 · (m·f_baseline + n·f_canary), so the factor over the independent case is
-/// (m·f_baseline + n·f_canary) / (m + n).
+/// The serial-dependence factor of Var(U) for canary (m points) and baseline (n points) in time order. The
+/// Hájek projection gives Var(U) ≈ mn/12 · (m·f_baseline + n·f_canary) with each side's variance inflation
+/// f (of its ranks); under the null both sides are the same process, so one f is estimated from both sides'
+/// within-sample rank autocovariances, pooled, and the factor over the independent case is f itself.
 fn serial_inflation(canary: &[f64], baseline: &[f64]) -> f64 {
     pooled_variance_inflation(&ranks_in_order(canary), &ranks_in_order(baseline))
 }
@@ -170,7 +171,18 @@ fn analyse_continuous(config: &MetricConfig, baseline: &[f64], canary: &[f64]) -
         baseline_level,
         canary_level,
         unbounded_reason: hl.k.is_none().then(|| {
-            format!("{} vs {} points cannot bound a {} interval", x.len(), y.len(), percent(1.0 - 2.0 * tail))
+            let level = percent(1.0 - 2.0 * tail);
+            if g > 1.0 {
+                format!(
+                    "{} vs {} autocorrelated points (about {} vs {} effective) cannot bound a {level} interval",
+                    x.len(),
+                    y.len(),
+                    num(x.len() as f64 / g),
+                    num(y.len() as f64 / g)
+                )
+            } else {
+                format!("{} vs {} points cannot bound a {level} interval", x.len(), y.len())
+            }
         }),
         inflation,
     }

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use super::config::{ConfigError, Direction, Margin, MetricConfig, MetricKind, NanPolicy, SerialDependence};
 use super::input::{MetricInput, Sample};
 use super::judge::{num, signed};
-use super::serial::{RunningSerial, pooled_running_inflation};
+use super::serial::RunningSerial;
 use super::special::{log_sum_exp, norm_upper_quantile, softplus, t_upper_quantile};
 
 /// What a sequential look concludes.
@@ -133,12 +133,9 @@ pub struct ContinuousSequence {
     decision: SequentialDecision,
     decided_at: Option<usize>,
     decided_reason: String,
-    /// Autocovariances of the baseline and the canary values, for the serial-dependence
-    /// correction.
+    /// Autocovariances of the paired differences, for the serial-dependence correction.
     #[serde(default)]
-    serial_baseline: RunningSerial,
-    #[serde(default)]
-    serial_canary: RunningSerial,
+    serial: RunningSerial,
 }
 
 impl ContinuousSequence {
@@ -169,8 +166,7 @@ impl ContinuousSequence {
             decision: SequentialDecision::Continue,
             decided_at: None,
             decided_reason: String::new(),
-            serial_baseline: RunningSerial::default(),
-            serial_canary: RunningSerial::default(),
+            serial: RunningSerial::default(),
         })
     }
 
@@ -192,8 +188,7 @@ impl ContinuousSequence {
         self.m2 += delta * (d - self.mean);
         self.baseline_mean += (b - self.baseline_mean) / t;
         self.canary_mean += (c - self.canary_mean) / t;
-        self.serial_baseline.push(b);
-        self.serial_canary.push(c);
+        self.serial.push(d);
         let Some((lo, hi, log_e)) = self.sequence() else {
             self.log_e = 0.0;
             return;
@@ -265,7 +260,9 @@ impl ContinuousSequence {
     /// invariance principle that makes the plug-in variance valid asymptotically).
     fn inflation(&self) -> f64 {
         match self.config.serial_dependence {
-            SerialDependence::Auto => pooled_running_inflation(&self.serial_baseline, &self.serial_canary),
+            // At least an AR(1): a run checked at every step cannot afford AIC's white-noise verdicts on
+            // the short series of its first looks (docs/statistics.md).
+            SerialDependence::Auto => self.serial.inflation(1),
             SerialDependence::Independent => 1.0,
         }
     }
@@ -309,6 +306,17 @@ impl ContinuousSequence {
             }
             (SequentialDecision::Continue, None) => {
                 format!("no variation in the {} paired differences yet", self.steps)
+            }
+            (SequentialDecision::Continue, Some(_)) if !self.ready() => {
+                let f = self.inflation();
+                format!(
+                    "{} paired steps, about {} effective (autocorrelated steps, variance ×{}); no decision before \
+                     {DEPENDENCE_STEPS} steps and {} effective ones",
+                    self.steps,
+                    num(self.steps as f64 / f),
+                    num(f),
+                    self.config.sequential.min_steps.max(2)
+                )
             }
             (SequentialDecision::Continue, Some((lo, hi, _))) => format!(
                 "not conclusive after {} steps: mean difference {} ({} CS {} to {}); {}",

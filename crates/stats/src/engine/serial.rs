@@ -14,8 +14,8 @@
 //! exactly 1, so independent samples keep the exact tests.
 //!
 //! Estimates are only as good as the series is long: below [`MIN_POINTS`] points independence is assumed.
-//! f is clamped to [1, n]: negative autocorrelation would make the test *more* liberal if trusted, so it is
-//! ignored (conservative), and n/f never drops below one point.
+//! f is clamped to [1, n], n the shorter series: negative autocorrelation would make the test *more* liberal
+//! if trusted, so it is ignored (conservative), and n/f never drops below one point.
 
 /// Series shorter than this are treated as independent (f = 1): too short to estimate autocorrelation.
 pub const MIN_POINTS: usize = 10;
@@ -40,7 +40,7 @@ pub fn variance_inflation(series: &[f64]) -> f64 {
     for (k, g) in acov.iter_mut().enumerate() {
         *g *= nf / (nf - k as f64);
     }
-    debiased_inflation(&acov, n, 1.0 / nf)
+    debiased_inflation(&acov, n, 1.0 / nf, nf, 0)
 }
 
 /// Variance inflation shared by two series (canary and baseline in time order) that follow the same process
@@ -72,18 +72,19 @@ pub fn pooled_variance_inflation(a: &[f64], b: &[f64]) -> f64 {
             (na * x * na / (na - k) + nb * y * nb / (nb - k)) / (na + nb)
         })
         .collect();
-    debiased_inflation(&pooled, a.len() + b.len(), (na + nb) / (na * na + nb * nb))
+    debiased_inflation(&pooled, a.len() + b.len(), 2.0 / (na + nb), short as f64, 0)
 }
 
 /// f from lag-rescaled autocovariances, with the centring loss added back once: c = γ₀·f₀·`inv_n`, f₀ the
 /// uncorrected estimate. (Iterating c to its fixed point γ₀f/(n − f) feeds back: on short independent series a
 /// chance f₀ of 3 at n = 30 ran away to the cap, so one step it is.) `inv_n` is the pooled 1/n of the
-/// centring (Σ nᵢ / Σ nᵢ² weights each series' loss γ₀f/nᵢ by its share).
-fn debiased_inflation(acov: &[f64], total: usize, inv_n: f64) -> f64 {
-    let f0 = inflation_from_autocovariances(acov, total);
+/// centring: each of k series loses γ₀f/nᵢ and carries weight nᵢ/N in the pool, so Σ (nᵢ/N)(1/nᵢ) = k/N.
+/// `total` is the number of points behind the estimate (for AIC), `cap` the largest f reported.
+fn debiased_inflation(acov: &[f64], total: usize, inv_n: f64, cap: f64, min_order: usize) -> f64 {
+    let f0 = inflation_from_autocovariances(acov, total, cap, min_order);
     let c = acov[0] * f0 * inv_n;
     let shifted: Vec<f64> = acov.iter().map(|g| g + c).collect();
-    inflation_from_autocovariances(&shifted, total)
+    inflation_from_autocovariances(&shifted, total, cap, min_order)
 }
 
 /// γ₀ … γ_P with divisor n (the biased estimator: positive semi-definite, so Levinson–Durbin is stable), P =
@@ -99,9 +100,10 @@ fn autocovariances(series: &[f64], out: &mut [f64]) {
     }
 }
 
-/// f from autocovariances γ₀ … γ_P of a series of length `n` (see the module documentation). `acov.len() − 1`
-/// is the largest order tried.
-pub(crate) fn inflation_from_autocovariances(acov: &[f64], n: usize) -> f64 {
+/// f from autocovariances γ₀ … γ_P estimated from `n` points (see the module documentation), in [1, `cap`].
+/// `acov.len() − 1` is the largest order tried; orders up to `min_order` are taken without asking AIC (0: white
+/// noise competes; 1: at least an AR(1) is always fitted).
+pub(crate) fn inflation_from_autocovariances(acov: &[f64], n: usize, cap: f64, min_order: usize) -> f64 {
     let g0 = acov[0];
     if !(g0 > 0.0 && g0.is_finite()) {
         return 1.0;
@@ -116,7 +118,14 @@ pub(crate) fn inflation_from_autocovariances(acov: &[f64], n: usize) -> f64 {
     for p in 1..=p_max {
         let num = rho[p] - phi.iter().enumerate().map(|(j, a)| a * rho[p - 1 - j]).sum::<f64>();
         let k = num / v;
-        if k.is_nan() || k.abs() >= 1.0 {
+        if k.is_nan() {
+            break;
+        }
+        if k.abs() >= 1.0 {
+            // A unit root at the first order: as persistent as a series can look.
+            if p == 1 && k > 0.0 {
+                return cap.max(1.0);
+            }
             break;
         }
         let previous = phi.clone();
@@ -126,19 +135,19 @@ pub(crate) fn inflation_from_autocovariances(acov: &[f64], n: usize) -> f64 {
         phi.push(k);
         v *= 1.0 - k * k;
         let aic = nf * v.ln() + 2.0 * p as f64;
-        if p == 1 || aic < best.0 {
+        if p <= min_order || aic < best.0 {
             let denominator = 1.0 - phi.iter().sum::<f64>();
             let f = if denominator > 0.0 { v / (denominator * denominator) } else { f64::INFINITY };
             best = (aic, f);
         }
     }
     let f = best.1;
-    if f.is_nan() { 1.0 } else { f.clamp(1.0, nf) }
+    if f.is_nan() { 1.0 } else { f.clamp(1.0, cap.max(1.0)) }
 }
 
 /// Incremental autocovariances of a growing series, for the sequential mode: O(P) per value, O(P) memory beyond
-/// the first and last P values. Two of them give [`pooled_running_inflation`], equal to
-/// [`pooled_variance_inflation`] on the values pushed so far.
+/// the first and last P values. Its [`inflation`](Self::inflation) equals [`variance_inflation`] on the values
+/// pushed so far.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RunningSerial {
     n: usize,
@@ -178,6 +187,24 @@ impl RunningSerial {
         self.tail.push(y);
     }
 
+    /// f for the values so far: [`variance_inflation`] on them when `min_order` is 0 (1 below [`MIN_POINTS`],
+    /// and 1 for a state that does not hold together, e.g. a hand-edited or truncated serialized sequence).
+    pub(crate) fn inflation(&self, min_order: usize) -> f64 {
+        let n = self.n;
+        if n < MIN_POINTS || !self.consistent() {
+            return 1.0;
+        }
+        let nf = n as f64;
+        let acov = self.autocovariances(max_order(n).min(SEQUENTIAL_ORDER));
+        debiased_inflation(&acov, n, 1.0 / nf, nf, min_order)
+    }
+
+    /// Whether the buffers have the lengths `push` gives them for `n` values.
+    fn consistent(&self) -> bool {
+        let kept = self.n.min(SEQUENTIAL_ORDER);
+        self.lagged.len() == SEQUENTIAL_ORDER + 1 && self.head.len() == kept && self.tail.len() == kept
+    }
+
     /// Lag-rescaled autocovariances γ₀ … γ_P (divisor n − k), centred on the running mean.
     fn autocovariances(&self, p_max: usize) -> Vec<f64> {
         let nf = self.n as f64;
@@ -193,22 +220,6 @@ impl RunningSerial {
             })
             .collect()
     }
-}
-
-/// The inflation shared by two running series of the same process (the sequential mode's
-/// baseline and canary): each centred on its own mean, autocovariances pooled, as in
-/// [`pooled_variance_inflation`]. Twice the data of either series alone, which matters
-/// most at the first looks. 1 while the shorter has fewer than [`MIN_POINTS`] values.
-pub(crate) fn pooled_running_inflation(a: &RunningSerial, b: &RunningSerial) -> f64 {
-    let short = a.n.min(b.n);
-    if short < MIN_POINTS {
-        return 1.0;
-    }
-    let p_max = max_order(short).min(SEQUENTIAL_ORDER);
-    let (ga, gb) = (a.autocovariances(p_max), b.autocovariances(p_max));
-    let (na, nb) = (a.n as f64, b.n as f64);
-    let pooled: Vec<f64> = ga.iter().zip(&gb).map(|(x, y)| (na * x + nb * y) / (na + nb)).collect();
-    debiased_inflation(&pooled, a.n + b.n, (na + nb) / (na * na + nb * nb))
 }
 
 /// Mid-ranks of `values` within the series, in the series' order (1-based; ties share their mean rank).
@@ -293,17 +304,20 @@ mod tests {
 
     #[test]
     fn running_matches_batch() {
-        let (x, y) = (ar1(0.6, 300, 5), ar1(0.6, 300, 6));
-        let (mut rx, mut ry) = (RunningSerial::default(), RunningSerial::default());
-        for (i, (&a, &b)) in x.iter().zip(&y).enumerate() {
-            rx.push(a);
-            ry.push(b);
+        let x = ar1(0.6, 300, 5);
+        let mut r = RunningSerial::default();
+        for (i, &v) in x.iter().enumerate() {
+            r.push(v);
             if (i + 1) % 37 == 0 || i + 1 == MIN_POINTS {
-                let (r, batch) = (pooled_running_inflation(&rx, &ry), pooled_variance_inflation(&x[..=i], &y[..=i]));
-                assert!((r / batch - 1.0).abs() < 1e-9, "n={}: running {r}, batch {batch}", i + 1);
+                let (a, b) = (r.inflation(0), variance_inflation(&x[..=i]));
+                assert!((a / b - 1.0).abs() < 1e-9, "n={}: running {a}, batch {b}", i + 1);
             }
         }
-        assert!(pooled_running_inflation(&rx, &ry) > 2.0);
+        assert!(r.inflation(0) > 2.0 && r.inflation(1) > 2.0);
+        // A state whose buffers do not match its count is treated as independent, not indexed out of range.
+        let mut broken = r.clone();
+        broken.tail.clear();
+        assert_eq!(broken.inflation(1), 1.0);
     }
 
     #[test]
