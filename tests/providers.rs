@@ -245,14 +245,33 @@ fn aps_entries(verifier: &Verifier) -> Vec<serde_json::Value> {
     verifier.log().into_iter().filter(|e| e["service"] == "aps").collect()
 }
 
+/// One AMP test's setup: a verifier in front of the shared Prometheus (answering STS
+/// AssumeRole with `assumed` when given), the quick template, its `workspace-url` and
+/// `region` args, and an empty HOME.
+struct Amp {
+    verifier: Verifier,
+    file: String,
+    workspace: String,
+    region: String,
+    home: PathBuf,
+}
+
+fn amp(assumed: Option<Key>) -> Amp {
+    let prom = prometheus::shared();
+    let verifier = Verifier::start(&prom.url, AMP_REGION, &[AWS_KEY], assumed);
+    let workspace = format!("workspace-url={}", verifier.workspace());
+    Amp {
+        verifier,
+        file: quick("prometheus-amp-sigv4.yaml"),
+        workspace,
+        region: format!("region={AMP_REGION}"),
+        home: scratch_dir(),
+    }
+}
+
 #[test]
 fn prometheus_amp_sigv4_template() {
-    let prom = prometheus::shared();
-    let verifier = Verifier::start(&prom.url, AMP_REGION, &[AWS_KEY], None);
-    let file = quick("prometheus-amp-sigv4.yaml");
-    let workspace = format!("workspace-url={}", verifier.workspace());
-    let region = format!("region={AMP_REGION}");
-    let home = scratch_dir();
+    let Amp { verifier, file, workspace, region, home } = amp(None);
     let home = home.to_str().expect("utf-8 path");
     let env = aws_env(home, &key_env(&AWS_KEY));
 
@@ -292,12 +311,7 @@ fn prometheus_amp_sigv4_template() {
 
 #[test]
 fn prometheus_amp_sigv4_wrong_secret_is_a_403_error_without_the_secret() {
-    let prom = prometheus::shared();
-    let verifier = Verifier::start(&prom.url, AMP_REGION, &[AWS_KEY], None);
-    let file = quick("prometheus-amp-sigv4.yaml");
-    let workspace = format!("workspace-url={}", verifier.workspace());
-    let region = format!("region={AMP_REGION}");
-    let home = scratch_dir();
+    let Amp { verifier, file, workspace, region, home } = amp(None);
     let home = home.to_str().expect("utf-8 path");
     let wrong = "wrong/Secret+Key/not-the-one-it-knows";
     let token = AWS_KEY.token.expect("a session token");
@@ -326,12 +340,7 @@ fn prometheus_amp_sigv4_wrong_secret_is_a_403_error_without_the_secret() {
 
 #[test]
 fn prometheus_amp_sigv4_without_credentials_or_region_is_a_prompt_error() {
-    let prom = prometheus::shared();
-    let verifier = Verifier::start(&prom.url, AMP_REGION, &[AWS_KEY], None);
-    let file = quick("prometheus-amp-sigv4.yaml");
-    let workspace = format!("workspace-url={}", verifier.workspace());
-    let region = format!("region={AMP_REGION}");
-    let home = scratch_dir();
+    let Amp { verifier, file, workspace, region, home } = amp(None);
     let home = home.to_str().expect("utf-8 path");
 
     // No credentials anywhere (no AWS_*, an empty HOME, no instance metadata).
@@ -370,14 +379,9 @@ fn prometheus_amp_sigv4_without_credentials_or_region_is_a_prompt_error() {
 
 #[test]
 fn prometheus_amp_sigv4_profile_and_assumed_role() {
-    let prom = prometheus::shared();
-    let verifier = Verifier::start(&prom.url, AMP_REGION, &[AWS_KEY], Some(ASSUMED_KEY));
-    let file = quick("prometheus-amp-sigv4.yaml");
-    let workspace = format!("workspace-url={}", verifier.workspace());
-    let region = format!("region={AMP_REGION}");
+    let Amp { verifier, file, workspace, region, home } = amp(Some(ASSUMED_KEY));
 
     // The base credentials only in a named profile of ~/.aws/credentials.
-    let home = scratch_dir();
     std::fs::create_dir_all(home.join(".aws")).expect("mkdir .aws");
     std::fs::write(
         home.join(".aws/credentials"),
