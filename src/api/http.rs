@@ -546,7 +546,7 @@ pub struct JudgeBody {
 
 /// Judge a canary against a baseline.
 #[utoipa::path(post, path = "/v1/judge", request_body = JudgeBody,
-    responses((status = 200, description = "classification, reason, critical, estimate, ciLower, ciUpper, pValue (augur), effectSize, deviation, nBaseline, nCanary, engine"),
+    responses((status = 200, description = "classification, reason, critical, estimate, ciLower, ciUpper, pValue (augur), effectSize, deviation, nBaseline, nCanary, varianceInflation (augur, continuous), engine"),
               (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn judge(body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     let body = body.map_err(body_rejection)?;
