@@ -260,9 +260,9 @@ impl ContinuousSequence {
     /// invariance principle that makes the plug-in variance valid asymptotically).
     fn inflation(&self) -> f64 {
         match self.config.serial_dependence {
-            // At least an AR(1): a run checked at every step cannot afford AIC's white-noise verdicts on
-            // the short series of its first looks (docs/statistics.md).
-            SerialDependence::Auto => self.serial.inflation(1),
+            // A run checked at every step cannot afford an underestimate at its first looks: at least an
+            // AR(1), and at least the AR(1) at one standard error above ρ̂₁ (docs/statistics.md).
+            SerialDependence::Auto => self.serial.conservative_inflation(),
             SerialDependence::Independent => 1.0,
         }
     }
