@@ -222,6 +222,11 @@ impl Scheduler {
         self.token.is_cancelled()
     }
 
+    /// Resolves when shutdown begins (for the health service to report NOT_SERVING).
+    pub fn shutdown_started(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.token.clone().cancelled_owned()
+    }
+
     /// Stops every run task: in-flight measurements get `shutdown_grace` to finish and be
     /// committed; the runs stay non-terminal in the store and resume on the next start.
     pub async fn shutdown(&self) {

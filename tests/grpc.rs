@@ -26,6 +26,7 @@ const PATIENCE: Duration = Duration::from_secs(20);
 /// An augur gRPC server and a metric endpoint, both on loopback.
 struct Harness {
     grpc: String,
+    scheduler: Arc<Scheduler>,
     /// `/ok` answers `{"ok": 0.995}`, `/bad` answers `{"ok": 0.5}`.
     metrics: String,
 }
@@ -41,6 +42,7 @@ impl Harness {
         );
         scheduler.resume_all().expect("resume");
         let service = Service::new(store, scheduler, Arc::new(NoSecrets));
+        let scheduler = Arc::clone(service.scheduler());
         let grpc = serve(routes(service).into_axum_router()).await;
         let metrics = serve(
             Router::new()
@@ -48,7 +50,7 @@ impl Harness {
                 .route("/bad", get(|| async { r#"{"ok": 0.5}"# })),
         )
         .await;
-        Harness { grpc: format!("http://{grpc}"), metrics: format!("http://{metrics}") }
+        Harness { grpc: format!("http://{grpc}"), scheduler, metrics: format!("http://{metrics}") }
     }
 
     async fn channel(&self) -> Channel {
@@ -387,7 +389,7 @@ async fn evaluate_stops_waiting_at_its_timeout_or_deadline() {
 }
 
 #[tokio::test]
-async fn health_reports_serving() {
+async fn health_reports_serving_then_not_serving_at_shutdown() {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
@@ -404,6 +406,25 @@ async fn health_reports_serving() {
     }
     let unknown = health.check(HealthCheckRequest { service: "nope.Service".into() }).await.expect_err("unknown");
     assert_eq!(unknown.code(), Code::NotFound);
+
+    // Shutdown begins: every name reports NOT_SERVING (the reporter is updated by a task, so poll briefly).
+    h.scheduler.shutdown().await;
+    for service in ["", "augur.v1.AnalysisService", "augur.v1.TemplateService"] {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let status = health
+                .check(HealthCheckRequest { service: service.into() })
+                .await
+                .expect("health")
+                .into_inner()
+                .status();
+            if status == ServingStatus::NotServing {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{service:?} still {status:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }
 
 #[tokio::test]

@@ -33,12 +33,26 @@ const DEFAULT_EVALUATE_TIMEOUT: Duration = Duration::from_secs(300);
 const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
 
 /// The gRPC services, ready to serve: the two augur services, `grpc.health.v1.Health`
-/// (both augur services and the server as a whole, `""`, report SERVING) and server
+/// (both augur services and the server as a whole, `""`, report SERVING until shutdown
+/// begins, then NOT_SERVING) and server
 /// reflection in both its `v1` and `v1alpha` forms (grpcurl 1.8 speaks only v1alpha).
 pub fn routes(service: Service) -> tonic::service::Routes {
     let (health, health_server) = tonic_health::server::health_reporter();
-    for name in [pb::analysis_service_server::SERVICE_NAME, pb::template_service_server::SERVICE_NAME, ""] {
+    let names = [pb::analysis_service_server::SERVICE_NAME, pb::template_service_server::SERVICE_NAME, ""];
+    for name in names {
         set_serving(&health, name);
+    }
+    // Once shutdown begins, health checks (and Watch streams) say NOT_SERVING, so load
+    // balancers stop sending new calls while in-flight work drains.
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        let stopping = service.scheduler().shutdown_started();
+        let health = health.clone();
+        runtime.spawn(async move {
+            stopping.await;
+            for name in names {
+                health.set_service_status(name, ServingStatus::NotServing).await;
+            }
+        });
     }
     let reflection = || {
         tonic_reflection::server::Builder::configure()
