@@ -20,7 +20,9 @@
 
 use std::collections::BTreeMap;
 
-use augur_provider_api::MeasureContext;
+use std::sync::Arc;
+
+use augur_provider_api::{MeasureContext, MetricProvider};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -216,8 +218,8 @@ fn block(base: &serde_json::Map<String, Value>, query: String, scope: &Scope) ->
 
 struct Planned {
     name: String,
-    control: crate::template::Metric,
-    experiment: crate::template::Metric,
+    control: Arc<dyn MetricProvider>,
+    experiment: Arc<dyn MetricProvider>,
 }
 
 /// Checks the request and builds each metric's two provider blocks.
@@ -287,12 +289,12 @@ fn plan(req: &CanaryRequest) -> Result<(Engine, Vec<Planned>), CanaryError> {
             provider: provider.as_object().cloned().unwrap_or_default(),
             ..Default::default()
         };
-        let control = metric(block(&base, control, &pair.control_scope));
-        let experiment = metric(block(&base, experiment, &pair.experiment_scope));
-        // Build now, so a bad prometheus block is a 422 rather than a terminal execution.
-        for (side, m) in [("control", &control), ("experiment", &experiment)] {
-            crate::registry::build(m).map_err(|e| invalid("prometheus", format!("{side} query: {e}")))?;
-        }
+        // Built now, so a bad prometheus block is a 422 rather than a terminal execution.
+        let build = |side: &str, provider: Value| {
+            crate::registry::build(&metric(provider)).map_err(|e| invalid("prometheus", format!("{side} query: {e}")))
+        };
+        let control = build("control", block(&base, control, &pair.control_scope))?;
+        let experiment = build("experiment", block(&base, experiment, &pair.experiment_scope))?;
         planned.push(Planned { name, control, experiment });
     }
     Ok((engine, planned))
@@ -302,10 +304,14 @@ fn plan(req: &CanaryRequest) -> Result<(Engine, Vec<Planned>), CanaryError> {
 /// after 250 ms and 500 ms before the execution becomes terminal.
 const FETCH_ATTEMPTS: u32 = 3;
 
-/// Fetches one side's series.
-async fn fetch(metric: &crate::template::Metric, side: &str, now: std::time::SystemTime) -> Result<Vec<f64>, String> {
-    let provider = crate::registry::build(metric)?;
-    let ctx = MeasureContext { now, deadline: None, measurement_id: format!("canary.{}.{side}", metric.name) };
+/// Fetches one side's series of metric `name`.
+async fn fetch(
+    provider: &dyn MetricProvider,
+    name: &str,
+    side: &str,
+    now: std::time::SystemTime,
+) -> Result<Vec<f64>, String> {
+    let ctx = MeasureContext { now, deadline: None, measurement_id: format!("canary.{name}.{side}") };
     let mut attempt = 1;
     let outcome = loop {
         match provider.measure(&ctx).await {
@@ -329,8 +335,10 @@ pub async fn execute(req: &CanaryRequest, now: std::time::SystemTime) -> Result<
     let (engine, planned) = plan(req)?;
     let mut pairs = Vec::new();
     for p in &planned {
-        let (control, experiment) =
-            tokio::join!(fetch(&p.control, "control", now), fetch(&p.experiment, "experiment", now));
+        let (control, experiment) = tokio::join!(
+            fetch(&*p.control, &p.name, "control", now),
+            fetch(&*p.experiment, &p.name, "experiment", now)
+        );
         let (control, experiment) = match (control, experiment) {
             (Ok(c), Ok(e)) => (c, e),
             (Err(e), _) | (_, Err(e)) => {

@@ -69,7 +69,7 @@ pub struct Compare {
     canary: Arc<dyn MetricProvider>,
     engine: Engine,
     mode: Mode,
-    direction: Option<String>,
+    /// The `config` block with `direction` merged in.
     config: Value,
 }
 
@@ -106,18 +106,17 @@ pub fn build(
     {
         return Err(format!("{PLUGIN}.direction: {d:?} is not either, increase or decrease"));
     }
-    let config = cfg.config.unwrap_or_else(|| serde_json::json!({}));
-    let mut checked = config.clone();
-    if let (Some(d), Some(obj)) = (cfg.direction.as_deref(), checked.as_object_mut()) {
+    // `direction` overrides the config's, once, here.
+    let mut config = cfg.config.unwrap_or_else(|| serde_json::json!({}));
+    if let (Some(d), Some(obj)) = (cfg.direction.as_deref(), config.as_object_mut()) {
         obj.insert("direction".into(), d.into());
     }
-    crate::judge::validate(engine, &checked).map_err(|e| format!("{PLUGIN}.{e}"))?;
+    crate::judge::validate(engine, &config).map_err(|e| format!("{PLUGIN}.{e}"))?;
     Ok(Arc::new(Compare {
         baseline: side("baseline", cfg.baseline)?,
         canary: side("canary", cfg.canary)?,
         engine,
         mode: cfg.mode,
-        direction: cfg.direction,
         config,
     }))
 }
@@ -188,10 +187,7 @@ impl MetricProvider for Compare {
         let (baseline, b_meta) = series("baseline", self.baseline.kind(), b.map_err(|e| prefix("baseline", e))?)?;
         let (canary, c_meta) = series("canary", self.canary.kind(), c.map_err(|e| prefix("canary", e))?)?;
         let verdict = match self.mode {
-            Mode::Fixed => {
-                crate::judge::judge(self.engine, &self.config, self.direction.as_deref(), &baseline, &canary)
-                    .map(|(v, _)| v)
-            }
+            Mode::Fixed => crate::judge::judge(self.engine, &self.config, None, &baseline, &canary).map(|(v, _)| v),
             Mode::Sequential => {
                 if baseline.len() != canary.len() {
                     return Err(ProviderError::new(
@@ -204,11 +200,7 @@ impl MetricProvider for Compare {
                         ),
                     ));
                 }
-                let mut config = self.config.clone();
-                if let (Some(d), Some(obj)) = (self.direction.as_deref(), config.as_object_mut()) {
-                    obj.insert("direction".into(), d.into());
-                }
-                crate::judge::judge_sequential(&config, &baseline, &canary)
+                crate::judge::judge_sequential(&self.config, &baseline, &canary)
             }
         }
         .map_err(|e| ProviderError::new(ErrorKind::Config, e))?;

@@ -189,12 +189,13 @@ impl ContinuousSequence {
         self.baseline_mean += (b - self.baseline_mean) / t;
         self.canary_mean += (c - self.canary_mean) / t;
         self.serial.push(d);
-        let Some((lo, hi, log_e)) = self.sequence() else {
+        let f = self.inflation();
+        let Some((lo, hi, log_e)) = self.sequence(f) else {
             self.log_e = 0.0;
             return;
         };
         self.log_e = log_e;
-        if !self.ready() {
+        if !self.ready(f) {
             return;
         }
         self.max_log_e = self.max_log_e.max(log_e);
@@ -228,8 +229,7 @@ impl ContinuousSequence {
     /// The variance multiplier: the long-run inflation f and, when it is above 1 (estimated),
     /// the squared ratio of Student's t to the normal quantile at α/2 on t/f − 1 degrees of
     /// freedom, because the long-run variance is estimated from few effective pairs.
-    fn small_sample_factor(&self) -> f64 {
-        let f = self.inflation();
+    fn small_sample_factor(&self, f: f64) -> f64 {
         if f <= 1.0 {
             return 1.0;
         }
@@ -241,17 +241,15 @@ impl ContinuousSequence {
 
     /// Whether a decision may be taken now: at least `minSteps` pairs and, when serial
     /// dependence is estimated, at least `minSteps` *effective* pairs (steps / inflation) and
-    /// enough steps to estimate the dependence at all.
-    fn ready(&self) -> bool {
+    /// enough steps to estimate the dependence at all. `f` is [`inflation`](Self::inflation) now.
+    fn ready(&self, f: f64) -> bool {
         let min = self.config.sequential.min_steps.max(2);
         if self.steps < min {
             return false;
         }
         match self.config.serial_dependence {
             SerialDependence::Independent => true,
-            SerialDependence::Auto => {
-                self.steps >= DEPENDENCE_STEPS && self.steps as f64 / self.inflation() >= min as f64
-            }
+            SerialDependence::Auto => self.steps >= DEPENDENCE_STEPS && self.steps as f64 / f >= min as f64,
         }
     }
 
@@ -281,13 +279,14 @@ impl ContinuousSequence {
         }
     }
 
-    /// (lower, upper, ln E) now, or `None` before two pairs or while every difference is equal.
-    fn sequence(&self) -> Option<(f64, f64, f64)> {
+    /// (lower, upper, ln E) now, or `None` before two pairs or while every difference is equal. `f` is
+    /// [`inflation`](Self::inflation) now (computed once per step by the caller).
+    fn sequence(&self, f: f64) -> Option<(f64, f64, f64)> {
         if self.steps < 2 {
             return None;
         }
         let t = self.steps as f64;
-        let s2 = self.m2 / (t - 1.0) * self.small_sample_factor();
+        let s2 = self.m2 / (t - 1.0) * self.small_sample_factor(f);
         if s2.is_nan() || s2 <= 0.0 {
             return None;
         }
@@ -299,7 +298,8 @@ impl ContinuousSequence {
 
     /// The verdict after the steps seen so far.
     pub fn verdict(&self) -> SequentialVerdict {
-        let cs = self.sequence();
+        let f = self.inflation();
+        let cs = self.sequence(f);
         let reason = match (self.decision, cs) {
             (SequentialDecision::Continue, _) if self.steps < self.config.sequential.min_steps.max(2) => {
                 format!("{} of at least {} paired steps so far", self.steps, self.config.sequential.min_steps.max(2))
@@ -307,8 +307,7 @@ impl ContinuousSequence {
             (SequentialDecision::Continue, None) => {
                 format!("no variation in the {} paired differences yet", self.steps)
             }
-            (SequentialDecision::Continue, Some(_)) if !self.ready() => {
-                let f = self.inflation();
+            (SequentialDecision::Continue, Some(_)) if !self.ready(f) => {
                 format!(
                     "{} paired steps, about {} effective (autocorrelated steps, variance ×{}); no decision before \
                      {DEPENDENCE_STEPS} steps and {} effective ones",
